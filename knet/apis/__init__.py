@@ -1,0 +1,4 @@
+"""High-level APIs: build a model from a config and run video inference."""
+from .inference import VPSFrameResult, inference_vps, init_model
+
+__all__ = ['init_model', 'inference_vps', 'VPSFrameResult']

@@ -1,0 +1,2 @@
+"""Models: importing this package registers them into mmdet.registry.MODELS."""
+from . import detectors, heads, layers, losses, necks, task_modules, trackers  # noqa: F401

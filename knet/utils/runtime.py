@@ -1,0 +1,103 @@
+"""Shared config preparation for tools/train.py and tools/test.py."""
+import os
+import os.path as osp
+import warnings
+from typing import Optional
+
+import torch
+
+from .cli import UserError
+
+__all__ = ['load_config', 'prepare_train_cfg', 'prepare_test_cfg',
+           'adapt_dist_backend']
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None):
+    """``Config.fromfile`` with a one-line error for a missing/bad file."""
+    from mmengine.config import Config
+    if not osp.isfile(path):
+        raise UserError(f'{path}: config file not found')
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as e:  # syntax errors, bad _base_ paths, ...
+        raise UserError(f'{path}: cannot load config: '
+                        f'{type(e).__name__}: {e}') from e
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def adapt_dist_backend(cfg) -> None:
+    """Without CUDA, run multi-process jobs on gloo with CPU-capable DDP.
+
+    Starts the gloo process group itself for ``--launcher pytorch`` (see
+    :mod:`knet.engine.cpu_distributed` for why MMEngine cannot).
+    """
+    if torch.cuda.is_available():
+        return
+    from knet.engine.cpu_distributed import (init_cpu_process_group,
+                                             use_device_aware_ddp)
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    if cfg.get('launcher', 'none') != 'none':
+        use_device_aware_ddp(cfg)
+        init_cpu_process_group(cfg.launcher, dist_cfg['backend'])
+
+
+def _work_dir(cfg, work_dir: Optional[str], config_path: str) -> None:
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+
+
+def prepare_train_cfg(cfg,
+                      launcher: str,
+                      work_dir: Optional[str],
+                      config_path: str,
+                      amp: bool = False,
+                      auto_scale_lr: bool = False,
+                      resume: Optional[str] = None) -> None:
+    """Apply tools/train.py's options to ``cfg`` in place."""
+    cfg.launcher = launcher
+    adapt_dist_backend(cfg)
+    _work_dir(cfg, work_dir, config_path)
+    if amp:
+        if not torch.cuda.is_available():
+            raise UserError('--amp needs a CUDA device (none is available)')
+        optim_wrapper = cfg.optim_wrapper.type
+        if optim_wrapper == 'AmpOptimWrapper':
+            warnings.warn('AMP training is already enabled in the config.')
+        else:
+            assert optim_wrapper == 'OptimWrapper', (
+                f'--amp supports only OptimWrapper, not {optim_wrapper}')
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+    if auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \
+                cfg.auto_scale_lr:
+            raise UserError(f'{config_path}: --auto-scale-lr needs '
+                            '`auto_scale_lr.base_batch_size` in the config')
+        cfg.auto_scale_lr.enable = True
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise UserError(f'{resume}: checkpoint to resume from not found')
+        cfg.resume = True
+        cfg.load_from = resume
+
+
+def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
+                     config_path: str, checkpoint: str) -> None:
+    """Apply tools/test.py's common options to ``cfg`` in place."""
+    cfg.launcher = launcher
+    adapt_dist_backend(cfg)
+    _work_dir(cfg, work_dir, config_path)
+    if not osp.isfile(checkpoint):
+        raise UserError(f'{checkpoint}: checkpoint not found')
+    cfg.load_from = checkpoint
+    os.environ.setdefault('LOCAL_RANK', '0')

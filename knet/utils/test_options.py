@@ -1,0 +1,49 @@
+"""tools/test.py options that rewrite the test config."""
+import os.path as osp
+
+from .cli import UserError
+
+__all__ = ['configure_visualization', 'configure_submission',
+           'add_pickle_dump']
+
+
+def configure_visualization(cfg, show: bool, show_dir, wait_time: float):
+    """Turn on the visualisation hook in test mode."""
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        raise UserError('the config has no `default_hooks.visualization`; '
+                        'cannot use --show / --show-dir')
+    hooks.visualization.draw = True
+    if show:
+        hooks.visualization.show = True
+        hooks.visualization.wait_time = wait_time
+    if show_dir:
+        hooks.visualization.test_out_dir = show_dir
+
+
+def _metrics(cfg):
+    evaluator = cfg.test_evaluator
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator = evaluator['metrics']
+    return evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+
+
+def configure_submission(cfg, out_dir: str, format_only: bool) -> None:
+    """Make every test metric that can write its official submission layout
+    write it to ``out_dir``; with ``format_only`` skip the metric values."""
+    writers = 0
+    for metric in _metrics(cfg):
+        metric['outfile_prefix'] = osp.abspath(out_dir)
+        if format_only:
+            metric['format_only'] = True
+        writers += 1
+    if not writers:
+        raise UserError('the config has no test_evaluator to write with')
+
+
+def add_pickle_dump(runner, out: str) -> None:
+    """Also dump raw predictions to ``out`` (.pkl / .pickle)."""
+    from mmengine.evaluator import DumpResults
+    if not out.endswith(('.pkl', '.pickle')):
+        raise UserError(f'{out}: --out must end with .pkl or .pickle')
+    runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))

@@ -1,0 +1,89 @@
+#!/usr/bin/env python
+"""Test (evaluate) a checkpoint (MMDetection 3.x style).
+
+Examples:
+    python tools/test.py configs/video_knet_kitti.py ckpt.pth
+    python tools/test.py CONFIG ckpt.pth --submission-dir out/   # official layout
+    tools/dist_test.sh configs/video_knet_kitti.py ckpt.pth 8
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from knet.utils.cli import run_cli  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description='Evaluate a K-Net / Video K-Net checkpoint.')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='where the evaluation metrics are saved')
+    parser.add_argument(
+        '--out', help='dump the raw predictions to a pickle file')
+    parser.add_argument(
+        '--submission-dir',
+        help="write predictions in the benchmark's official submission "
+        'layout to this folder (KITTI-STEP PNGs, pan_pred/ + pred.json, '
+        'YouTube-VIS results.json + submission_file.zip)')
+    parser.add_argument(
+        '--format-only',
+        action='store_true',
+        help='only write the submission files, do not compute metrics '
+        '(for test splits without labels); needs --submission-dir')
+    parser.add_argument(
+        '--show-dir',
+        help='save visualised predictions (per frame) into this folder '
+        '(relative to the work dir)')
+    parser.add_argument(
+        '--show', action='store_true', help='show predictions in a window')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='--show interval (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. test_dataloader.batch_size=1')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (set by tools/dist_test.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    from mmengine.runner import Runner
+
+    from knet.utils.cli import UserError
+    from knet.utils.runtime import load_config, prepare_test_cfg
+    from knet.utils.test_options import (add_pickle_dump,
+                                         configure_submission,
+                                         configure_visualization)
+    if args.format_only and not args.submission_dir:
+        raise UserError('--format-only needs --submission-dir')
+    cfg = load_config(args.config, args.cfg_options)
+    prepare_test_cfg(cfg, args.launcher, args.work_dir, args.config,
+                     args.checkpoint)
+    if args.show or args.show_dir:
+        configure_visualization(cfg, args.show, args.show_dir, args.wait_time)
+    if args.submission_dir:
+        configure_submission(cfg, args.submission_dir, args.format_only)
+    runner = Runner.from_cfg(cfg)
+    if args.out:
+        add_pickle_dump(runner, args.out)
+    runner.test()
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Train a model from a config (MMDetection 3.x style).
+
+Examples:
+    python tools/train.py configs/video_knet_kitti.py
+    python tools/train.py CONFIG --resume            # from the latest checkpoint
+    tools/dist_train.sh configs/video_knet_kitti.py 8
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from knet.utils.cli import run_cli  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description='Train a K-Net / Video K-Net model.')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='where logs and checkpoints go (default: '
+        'work_dirs/<config name>)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (needs a CUDA device)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual batch size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or, without a value, from '
+        'the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. train_cfg.max_epochs=1')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (set by tools/dist_train.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    from mmengine.runner import Runner
+
+    from knet.utils.runtime import load_config, prepare_train_cfg
+    cfg = load_config(args.config, args.cfg_options)
+    prepare_train_cfg(
+        cfg,
+        launcher=args.launcher,
+        work_dir=args.work_dir,
+        config_path=args.config,
+        amp=args.amp,
+        auto_scale_lr=args.auto_scale_lr,
+        resume=args.resume)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    run_cli(main)
