@@ -1,0 +1,89 @@
+"""Synthetic KITTI-STEP in the official download layout.
+
+``training/image_02/{seq:04d}/{frame:06d}.png`` (RGB frames),
+``panoptic_maps/{train,val}/{seq:04d}/{frame:06d}.png`` (R = trainId,
+instance = G * 256 + B) with the official split membership, and optionally
+``testing/image_02/{seq:04d}/`` (no labels). Instance ids go above 255 so the
+G channel matters.
+"""
+from pathlib import Path
+from typing import Dict, Tuple
+
+import numpy as np
+
+from knet.formats.io import save_image
+from knet.formats.kitti_step import encode_kitti_step
+
+from .scene import paint_video
+
+__all__ = ['make_kitti_step', 'KITTI_STEP_SPLITS']
+
+#: Official membership of the 21 ``training/`` sequences.
+KITTI_STEP_SPLITS = {
+    'train': (0, 1, 3, 4, 5, 9, 11, 12, 15, 17, 19, 20),
+    'val': (2, 6, 7, 8, 10, 13, 14, 16, 18),
+}
+THINGS = (11, 13)
+STUFF = tuple(i for i in range(19) if i not in THINGS)
+
+
+def kitti_split(seq: int) -> str:
+    for split, seqs in KITTI_STEP_SPLITS.items():
+        if seq in seqs:
+            return split
+    raise ValueError(f'KITTI-STEP has no training sequence {seq} (0..20)')
+
+
+def _instance_ids(rng: np.random.Generator, n: int) -> list:
+    """n unique ids in 1..2000, at least one above 255 (G channel used)."""
+    ids = rng.choice(np.arange(1, 2000), n, replace=False)
+    if ids.max() <= 255:
+        ids[0] = int(rng.integers(256, 2000))
+    return [int(i) for i in ids]
+
+
+def make_kitti_step(out, videos: int = 2, frames: int = 6,
+                    size: Tuple[int, int] = (64, 128), seed: int = 0,
+                    test_videos: int = 0, **_) -> Dict:
+    """Write ``videos`` training sequences (0..videos-1) and optionally
+    ``test_videos`` unlabelled ``testing/`` sequences; return the manifest."""
+    out = Path(out)
+    if not 1 <= videos <= 21:
+        raise ValueError('KITTI-STEP has 21 training sequences: videos in '
+                         '1..21')
+    rng = np.random.default_rng(seed)
+    manifest = dict(dataset='kitti-step', root=str(out), size=tuple(size),
+                    seed=seed, videos=[], splits={'train': [], 'val': [],
+                                                  'test': []})
+    for seq in range(videos):
+        split = kitti_split(seq)
+        truth = paint_video(rng, frames, size, STUFF, THINGS,
+                            _instance_ids(rng, int(rng.integers(3, 6))),
+                            void_id=255, crowd_id=13)
+        video = dict(name=f'{seq:04d}', sequence=seq, split=split,
+                     things=truth.things, frames=[])
+        for t in range(frames):
+            img = out / 'training' / 'image_02' / f'{seq:04d}' / f'{t:06d}.png'
+            lab = out / 'panoptic_maps' / split / f'{seq:04d}' / f'{t:06d}.png'
+            save_image(img, truth.images[t])
+            save_image(lab, encode_kitti_step(truth.semantic[t],
+                                              truth.instance[t]))
+            video['frames'].append(dict(
+                frame=t, image=str(img), label=str(lab),
+                semantic=truth.semantic[t].astype(np.uint8),
+                instance=truth.instance[t], crowd=truth.crowd[t],
+                void=truth.void[t]))
+        manifest['videos'].append(video)
+        manifest['splits'][split].append(video['name'])
+    for seq in range(test_videos):
+        truth = paint_video(rng, frames, size, STUFF, THINGS,
+                            _instance_ids(rng, 3), crowd_id=13)
+        video = dict(name=f'{seq:04d}', sequence=seq, split='test',
+                     things={}, frames=[])
+        for t in range(frames):
+            img = out / 'testing' / 'image_02' / f'{seq:04d}' / f'{t:06d}.png'
+            save_image(img, truth.images[t])
+            video['frames'].append(dict(frame=t, image=str(img), label=None))
+        manifest['videos'].append(video)
+        manifest['splits']['test'].append(video['name'])
+    return manifest

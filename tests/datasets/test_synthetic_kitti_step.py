@@ -1,0 +1,90 @@
+"""Synthetic KITTI-STEP: official layout, legal labels, persistence, seeds."""
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from knet.datasets.synthetic import make_synthetic
+
+
+def _read(path):
+    return np.array(Image.open(path))
+
+
+def _digest(root):
+    return {str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob('*.png'))}
+
+
+def test_layout_and_truth(tmp_path):
+    m = make_synthetic('kitti-step', tmp_path, videos=3, frames=3,
+                       size=(40, 72), seed=1, test_videos=1)
+    # official layout and split membership (sequence 2 is a val sequence)
+    for seq, split in ((0, 'train'), (1, 'train'), (2, 'val')):
+        for t in range(3):
+            assert (tmp_path / f'training/image_02/{seq:04d}/{t:06d}.png'
+                    ).is_file()
+            assert (tmp_path / f'panoptic_maps/{split}/{seq:04d}/{t:06d}.png'
+                    ).is_file()
+    assert (tmp_path / 'testing/image_02/0000/000002.png').is_file()
+    assert m['splits'] == {'train': ['0000', '0001'], 'val': ['0002'],
+                           'test': ['0000']}
+    ids_seen = set()
+    for video in m['videos']:
+        if video['split'] == 'test':
+            assert all(f['label'] is None for f in video['frames'])
+            continue
+        first_class = {}
+        for f in video['frames']:
+            img = _read(f['image'])
+            assert img.shape == (40, 72, 3) and img.dtype == np.uint8
+            rgb = _read(f['label']).astype(np.int64)
+            assert rgb.shape == (40, 72, 3)
+            sem = rgb[..., 0]
+            ins = rgb[..., 1] * 256 + rgb[..., 2]  # independent decoding
+            np.testing.assert_array_equal(sem, f['semantic'])
+            np.testing.assert_array_equal(ins, f['instance'])
+            assert set(np.unique(sem)) <= set(range(19)) | {255}
+            things = (sem == 11) | (sem == 13)
+            assert not (ins[~things]).any(), 'instances only on things'
+            # crowd = thing pixels with instance 0; void = 255
+            np.testing.assert_array_equal(f['crowd'], things & (ins == 0))
+            np.testing.assert_array_equal(f['void'], sem == 255)
+            assert f['crowd'].any() and f['void'].any()
+            for i in np.unique(ins[ins > 0]):
+                cls = set(np.unique(sem[ins == i]))
+                assert len(cls) == 1
+                assert first_class.setdefault(int(i), cls.pop()) == \
+                    next(iter(set(np.unique(sem[ins == i]))))
+                ids_seen.add(int(i))
+        # most things are visible in every frame (they persist over time)
+        counts = {i: sum(int((f['instance'] == i).any())
+                         for f in video['frames']) for i in first_class}
+        assert sum(c == len(video['frames']) for c in counts.values()) >= 2
+    assert max(ids_seen) > 255, 'the G channel must be exercised'
+
+
+def test_deterministic_by_seed(tmp_path):
+    kw = dict(videos=2, frames=2, size=(32, 48))
+    make_synthetic('kitti-step', tmp_path / 'a', seed=3, **kw)
+    make_synthetic('kitti-step', tmp_path / 'b', seed=3, **kw)
+    make_synthetic('kitti-step', tmp_path / 'c', seed=4, **kw)
+    a, b, c = (_digest(tmp_path / x) for x in 'abc')
+    assert a == b and len(a) == 8
+    assert a != c
+
+
+def test_things_occlude(tmp_path):
+    """Over a few seeds some thing is partly hidden by another one."""
+    occluded = False
+    for seed in range(3):
+        m = make_synthetic('kitti-step', tmp_path / str(seed), videos=1,
+                           frames=4, size=(48, 96), seed=seed)
+        for f in m['videos'][0]['frames']:
+            ins = f['instance']
+            # a thing box touching another instance directly
+            right = (ins[:, 1:] != ins[:, :-1]) & (ins[:, 1:] > 0) & \
+                (ins[:, :-1] > 0)
+            occluded |= bool(right.any())
+    assert occluded
