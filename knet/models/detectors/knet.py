@@ -1,0 +1,134 @@
+"""K-Net detector (panoptic or instance segmentation) on MMDetection 3.x.
+
+backbone -> neck = [FPN, SemanticFPNWrapper] -> rpn_head (ConvKernelHead)
+-> roi_head (KernelIterHead). Panoptic predictions are written as mmdet's
+``pred_panoptic_seg`` (``label + segment_id * INSTANCE_OFFSET`` for things,
+``label`` for stuff; ``num_classes`` = VOID), instance predictions as
+``pred_instances``.
+"""
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from mmengine.structures import PixelData
+from torch import Tensor
+
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.models.detectors.base import BaseDetector
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from ..layers.kernel_targets import prepare_kernel_targets
+from ..layers.panoptic_merge import PanopticOutput
+
+__all__ = ['KNet', 'panoptic_to_mmdet']
+
+
+def panoptic_to_mmdet(result: PanopticOutput) -> Tensor:
+    """[H, W] mmdet panoptic map: things ``label + seg_id * OFFSET``, stuff
+    and uncovered pixels ``label`` (from ``result.sem_seg``)."""
+    pan = result.sem_seg.clone()
+    if result.num_segments:
+        thing_lut = torch.zeros(
+            result.num_segments + 1, dtype=torch.long,
+            device=pan.device)
+        seg = torch.arange(1, result.num_segments + 1, device=pan.device)
+        thing_lut[1:] = torch.where(result.is_thing, seg,
+                                    torch.zeros_like(seg))
+        pan = pan + thing_lut[result.seg_ids] * INSTANCE_OFFSET
+    return pan
+
+
+@MODELS.register_module()
+class KNet(BaseDetector):
+    """K-Net (Zhang et al., NeurIPS 2021).
+
+    Args:
+        backbone, neck (list: FPN, SemanticFPNWrapper), rpn_head, roi_head:
+            module configs.
+        num_thing_classes (int), num_stuff_classes (int): T and S.
+        mask_assign_stride (int): stride of the assignment / loss targets.
+        ignore_index (int): void label of ``gt_sem_seg``.
+        panoptic (bool): panoptic (else instance) predictions.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: Union[ConfigType, List[ConfigType]],
+                 rpn_head: ConfigType,
+                 roi_head: ConfigType,
+                 num_thing_classes: int = 80,
+                 num_stuff_classes: int = 53,
+                 mask_assign_stride: int = 4,
+                 ignore_index: int = 255,
+                 panoptic: bool = True,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.rpn_head = MODELS.build(rpn_head)
+        self.roi_head = MODELS.build(roi_head)
+        self.num_thing_classes = num_thing_classes
+        self.num_stuff_classes = num_stuff_classes
+        self.mask_assign_stride = mask_assign_stride
+        self.ignore_index = ignore_index
+        self.panoptic = panoptic
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+    def extract_feat(self, batch_inputs: Tensor) -> List[Tensor]:
+        """Semantic FPN outputs ``[loc_feats, sem_feats]``."""
+        return self.neck(self.backbone(batch_inputs))
+
+    def _kernel_forward(self, batch_inputs: Tensor):
+        rpn_out = self.rpn_head(self.extract_feat(batch_inputs))
+        stages = self.roi_head(rpn_out['x_feats'], rpn_out['proposal_feats'],
+                               rpn_out['mask_preds'])
+        return rpn_out, stages
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: SampleList = None) -> Tuple:
+        """Raw outputs: the last stage's class logits and mask logits."""
+        _, stages = self._kernel_forward(batch_inputs)
+        return stages[-1]['cls_score'], stages[-1]['scaled_mask_preds']
+
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Kernel-head and stage losses."""
+        metas = [s.metainfo for s in batch_data_samples]
+        pad_shape = tuple(metas[0].get('batch_input_shape',
+                                       batch_inputs.shape[-2:]))
+        targets = prepare_kernel_targets(
+            batch_data_samples, pad_shape, self.mask_assign_stride,
+            self.num_thing_classes, self.ignore_index,
+            with_stuff=self.num_stuff_classes > 0)
+        rpn_out = self.rpn_head(self.extract_feat(batch_inputs))
+        rpn_losses, _ = self.rpn_head.loss(rpn_out, targets, metas)
+        stages = self.roi_head(rpn_out['x_feats'], rpn_out['proposal_feats'],
+                               rpn_out['mask_preds'])
+        losses, _ = self.roi_head.loss(stages, rpn_out['mask_preds'],
+                                       targets, metas)
+        losses.update(rpn_losses)
+        return losses
+
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Panoptic (``pred_panoptic_seg``) or instance
+        (``pred_instances``) predictions at ``ori_shape``."""
+        metas = [s.metainfo for s in batch_data_samples]
+        _, stages = self._kernel_forward(batch_inputs)
+        if self.panoptic:
+            results = self.roi_head.predict_panoptic(stages[-1], metas)
+            for sample, res in zip(batch_data_samples, results):
+                sample.pred_panoptic_seg = PixelData(
+                    sem_seg=panoptic_to_mmdet(res)[None])
+        else:
+            results = self.roi_head.predict_instances(stages[-1], metas)
+            for sample, res in zip(batch_data_samples, results):
+                sample.pred_instances = res
+        return batch_data_samples

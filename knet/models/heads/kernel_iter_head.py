@@ -1,0 +1,373 @@
+"""K-Net's iterative kernel update head: the stages, their losses, inference.
+
+Training: stage ``s`` is supervised with a Hungarian assignment computed from
+stage ``s-1``'s detached predictions (stage 0: the kernel head's masks, no
+class cost) over the P thing kernels only; stuff kernel j is always bound to
+stuff class T + j. Inference: sigmoid scores of the last stage, top-k
+(kernel, thing class) pairs, stuff kernel j scored by its own class, then the
+panoptic merge (:mod:`knet.models.layers.panoptic_merge`) or top-k instances.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmdet.registry import MODELS, TASK_UTILS
+from mmdet.structures.mask import mask2bbox
+from ..layers.kernel_targets import KernelTargets
+from ..layers.panoptic_merge import (PanopticOutput, merge_joint,
+                                     merge_thing_first)
+
+__all__ = ['KernelIterHead']
+
+_DEFAULT_ASSIGNER = dict(
+    type='HungarianAssigner',
+    match_costs=[
+        dict(type='KNetFocalLossCost', weight=2.0),
+        dict(type='KNetMaskCost', weight=1.0, pred_act=True),
+        dict(type='KNetDiceCost', weight=4.0, pred_act=True)
+    ])
+
+
+@MODELS.register_module()
+class KernelIterHead(BaseModule):
+    """Stages of kernel updates (see module doc).
+
+    Args:
+        num_stages (int): number of :class:`KernelUpdateHead` stages.
+        stage_loss_weights (sequence): weight of each stage's losses.
+        num_proposals (int): P thing kernels (the rest are stuff kernels).
+        num_thing_classes (int), num_stuff_classes (int): T, S.
+        mask_head (dict | list[dict]): stage configs.
+        assigner (dict | list[dict]): HungarianAssigner config(s) per stage.
+        assign_stages (int): stages that re-assign (later ones reuse).
+        link_stages (sequence[int]): stages that receive the previous
+            frame's kernels (Video K-Net; default: the last stage).
+        do_panoptic (bool): panoptic (else instance) inference.
+        test_cfg (dict): ``max_per_img``, ``mask_thr``, ``merge_joint``
+            (bool), ``merge_stuff_thing`` (``overlap_thr``,
+            ``instance_score_thr``, ``iou_thr``, ``stuff_max_area``),
+            ``uncovered`` ('best_kept' | 'fixed'), ``fill_label``,
+            ``merge_resolution`` ('image': rescale masks to the original
+            image first, as the release; 'mask': merge at mask resolution
+            and upsample the segment map, faster), ``thing_candidates``
+            ('topk': the ``max_per_img`` best (kernel, thing class) pairs,
+            Video K-Net; 'per_kernel': each thing kernel with its best thing
+            class, the K-Net image release).
+    """
+
+    def __init__(self,
+                 num_stages: int = 3,
+                 stage_loss_weights: Sequence[float] = (1, 1, 1),
+                 num_proposals: int = 100,
+                 num_thing_classes: int = 80,
+                 num_stuff_classes: int = 53,
+                 mask_head: dict = dict(type='KernelUpdateHead'),
+                 assigner: Optional[dict] = _DEFAULT_ASSIGNER,
+                 assign_stages: int = 5,
+                 link_stages: Optional[Sequence[int]] = None,
+                 do_panoptic: bool = True,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        super().__init__(init_cfg=init_cfg)
+        assert len(stage_loss_weights) == num_stages
+        self.num_stages = num_stages
+        self.stage_loss_weights = list(stage_loss_weights)
+        self.num_proposals = num_proposals
+        self.num_thing_classes = num_thing_classes
+        self.num_stuff_classes = num_stuff_classes
+        self.num_classes = num_thing_classes + num_stuff_classes
+        self.assign_stages = assign_stages
+        self.link_stages = [num_stages - 1] if link_stages is None else [
+            s % num_stages for s in link_stages
+        ]
+        self.do_panoptic = do_panoptic
+        self.test_cfg = dict(
+            max_per_img=num_proposals,
+            mask_thr=0.5,
+            merge_joint=True,
+            merge_stuff_thing=dict(
+                overlap_thr=0.6,
+                iou_thr=0.5,
+                stuff_max_area=4096,
+                instance_score_thr=0.3),
+            uncovered='best_kept',
+            fill_label=0,
+            merge_resolution='image',
+            thing_candidates='topk')
+        if test_cfg:
+            test_cfg = dict(test_cfg)
+            merge = dict(self.test_cfg['merge_stuff_thing'])
+            merge.update(test_cfg.pop('merge_stuff_thing', {}) or {})
+            self.test_cfg.update(test_cfg)
+            self.test_cfg['merge_stuff_thing'] = merge
+
+        if not isinstance(mask_head, (list, tuple)):
+            mask_head = [mask_head for _ in range(num_stages)]
+        assert len(mask_head) == num_stages
+        self.mask_head = nn.ModuleList([MODELS.build(h) for h in mask_head])
+        if assigner is None:
+            self.assigners = None
+        else:
+            if not isinstance(assigner, (list, tuple)):
+                assigner = [assigner for _ in range(num_stages)]
+            self.assigners = [TASK_UTILS.build(a) for a in assigner]
+
+    # ------------------------------------------------------------------ #
+    def forward(self,
+                x_feats: Tensor,
+                proposal_feats: Tensor,
+                mask_preds: Tensor,
+                previous_obj_feats: Optional[Tensor] = None,
+                link_stages: Optional[Sequence[int]] = None
+                ) -> List[Dict[str, Optional[Tensor]]]:
+        """Run all stages.
+
+        Args:
+            x_feats: [B, C, h, w]; proposal_feats: [B, N, C, K, K];
+            mask_preds: [B, N, h, w] initial mask logits.
+            previous_obj_feats: previous frame's final kernels for the
+                stages in ``link_stages`` (default ``self.link_stages``).
+
+        Returns:
+            One dict per stage (see :meth:`KernelUpdateHead.forward`) plus
+            ``scaled_mask_preds`` (mask logits x ``mask_upsample_stride``,
+            computed for every stage in training and for the last one in
+            eval; the unscaled logits otherwise).
+        """
+        link_stages = self.link_stages if link_stages is None else [
+            s % self.num_stages for s in link_stages
+        ]
+        outputs = []
+        object_feats = proposal_feats
+        for stage, head in enumerate(self.mask_head):
+            prev = previous_obj_feats if stage in link_stages else None
+            out = head(x_feats, object_feats, mask_preds,
+                       previous_obj_feats=prev)
+            if head.mask_upsample_stride > 1 and (
+                    self.training or stage == self.num_stages - 1):
+                out['scaled_mask_preds'] = F.interpolate(
+                    out['mask_preds'],
+                    scale_factor=head.mask_upsample_stride,
+                    mode='bilinear',
+                    align_corners=False)
+            else:
+                out['scaled_mask_preds'] = out['mask_preds']
+            outputs.append(out)
+            object_feats = out['object_feats']
+            mask_preds = out['mask_preds']
+        return outputs
+
+    # ------------------------------------------------------------------ #
+    def assign(self,
+               stage: int,
+               mask_preds: Tensor,
+               cls_scores: Optional[Tensor],
+               targets: Sequence[KernelTargets],
+               batch_img_metas: Optional[Sequence[dict]] = None) -> List:
+        """Hungarian assignment of the P thing kernels of each image.
+
+        Args:
+            mask_preds: [B, N, H, W] mask logits at the target resolution.
+            cls_scores: [B, N, num_classes] logits, or None (no class cost).
+        """
+        results = []
+        p, t = self.num_proposals, self.num_thing_classes
+        for i, tgt in enumerate(targets):
+            pred = InstanceData(masks=mask_preds[i, :p].detach())
+            if cls_scores is not None:
+                pred.scores = cls_scores[i, :p, :t].detach()
+            meta = batch_img_metas[i] if batch_img_metas else None
+            results.append(self.assigners[stage].assign(
+                pred, tgt.things, meta))
+        return results
+
+    def assign_final(self, stage_output: Dict[str, Tensor],
+                     targets: Sequence[KernelTargets],
+                     batch_img_metas: Optional[Sequence[dict]] = None
+                     ) -> List:
+        """Extra assignment on a stage's own predictions (with class cost),
+        used by Video K-Net to pick the positive kernels for tracking."""
+        return self.assign(self.num_stages - 1,
+                           stage_output['scaled_mask_preds'],
+                           stage_output['cls_score'], targets,
+                           batch_img_metas)
+
+    def loss(self,
+             stage_outputs: List[Dict[str, Tensor]],
+             init_mask_preds: Tensor,
+             targets: Sequence[KernelTargets],
+             batch_img_metas: Optional[Sequence[dict]] = None,
+             init_cls_scores: Optional[Tensor] = None):
+        """Losses of every stage.
+
+        Args:
+            stage_outputs: :meth:`forward` output (training mode).
+            init_mask_preds: [B, N, h, w] kernel-head masks (stage 0 input).
+            targets: :class:`KernelTargets` per image.
+
+        Returns:
+            ``(losses, assign_results)``: ``s{i}_loss_cls``, ``s{i}_pos_acc``,
+            ``s{i}_loss_mask``, ``s{i}_loss_dice`` (x stage weight) and one
+            list of AssignResults per stage.
+        """
+        first = self.mask_head[0]
+        prev_masks = init_mask_preds.detach()
+        if first.mask_upsample_stride > 1:
+            prev_masks = F.interpolate(
+                prev_masks, scale_factor=first.mask_upsample_stride,
+                mode='bilinear', align_corners=False)
+        prev_cls = None if init_cls_scores is None else \
+            init_cls_scores.detach()
+        losses, all_assign = {}, []
+        assign_results = None
+        for stage, out in enumerate(stage_outputs):
+            head = self.mask_head[stage]
+            scaled = out['scaled_mask_preds']
+            if stage < self.assign_stages or assign_results is None:
+                assign_results = self.assign(stage, prev_masks, prev_cls,
+                                             targets, batch_img_metas)
+            all_assign.append(assign_results)
+            labels, label_weights, mask_targets = head.get_targets(
+                assign_results, targets, scaled.shape[1], scaled.shape[-2:])
+            stage_loss = head.loss(out['cls_score'], scaled, labels,
+                                   label_weights, mask_targets)
+            for key, value in stage_loss.items():
+                losses[f's{stage}_{key}'] = value * \
+                    self.stage_loss_weights[stage]
+            prev_masks = scaled.detach()
+            prev_cls = out['cls_score'].detach()
+        return losses, all_assign
+
+    # ------------------------------------------------------------------ #
+    def rescale_masks(self, mask_logits: Tensor, img_meta: dict) -> Tensor:
+        """Sigmoid, resize to the padded input, crop, resize to ori_shape
+        (the release's order of operations). [M, h, w] -> [M, H, W]."""
+        h, w = img_meta['img_shape'][:2]
+        masks = F.interpolate(
+            mask_logits.unsqueeze(0).sigmoid(),
+            size=tuple(img_meta['batch_input_shape']),
+            mode='bilinear',
+            align_corners=False)[:, :, :h, :w]
+        ori = tuple(img_meta['ori_shape'][:2])
+        if tuple(masks.shape[-2:]) == ori:
+            # a same-size bilinear resize is the identity: skip it
+            return masks.squeeze(0)
+        return F.interpolate(
+            masks, size=ori, mode='bilinear', align_corners=False).squeeze(0)
+
+    def _crop_masks(self, mask_logits: Tensor, img_meta: dict) -> Tensor:
+        """Sigmoid masks at mask resolution, cropped to the image area."""
+        pad_h, pad_w = img_meta['batch_input_shape']
+        mh, mw = mask_logits.shape[-2:]
+        h, w = img_meta['img_shape'][:2]
+        ch = int(round(h * mh / pad_h))
+        cw = int(round(w * mw / pad_w))
+        return mask_logits.sigmoid()[:, :ch, :cw]
+
+    def panoptic_single(self, cls_score: Tensor, mask_logits: Tensor,
+                        img_meta: dict) -> PanopticOutput:
+        """Panoptic merge of one image.
+
+        Args:
+            cls_score: [N, num_classes] sigmoid scores.
+            mask_logits: [N, h, w] (scaled) mask logits of the last stage.
+
+        Returns:
+            :class:`PanopticOutput` at ``ori_shape`` with ``kernel_inds``.
+        """
+        cfg = self.test_cfg
+        merge_cfg = cfg['merge_stuff_thing']
+        p, t = self.num_proposals, self.num_thing_classes
+        if cfg['thing_candidates'] == 'per_kernel':
+            thing_scores, thing_labels = cls_score[:p, :t].max(dim=1)
+            thing_kernels = torch.arange(p, device=cls_score.device)
+        else:
+            thing_scores, topk = cls_score[:p, :t].flatten().topk(
+                min(cfg['max_per_img'], p * t), sorted=True)
+            thing_kernels = topk // t
+            thing_labels = topk % t
+        stuff_scores = cls_score[p:, t:].diagonal()
+        stuff_scores, stuff_inds = torch.sort(stuff_scores, descending=True)
+        stuff_labels = stuff_inds + t
+        kernel_inds = torch.cat([thing_kernels, stuff_inds + p])
+
+        image_res = cfg['merge_resolution'] == 'image'
+        if image_res:
+            masks = self.rescale_masks(mask_logits[kernel_inds], img_meta)
+        else:
+            masks = self._crop_masks(mask_logits[kernel_inds], img_meta)
+        nt = thing_kernels.numel()
+        if cfg['merge_joint']:
+            result = merge_joint(
+                masks,
+                torch.cat([thing_scores, stuff_scores]),
+                torch.cat([thing_labels, stuff_labels]),
+                t,
+                overlap_thr=merge_cfg['overlap_thr'],
+                instance_score_thr=merge_cfg['instance_score_thr'],
+                uncovered=cfg['uncovered'],
+                fill_label=cfg['fill_label'])
+        else:
+            result = merge_thing_first(
+                masks[:nt], thing_scores, thing_labels, masks[nt:],
+                stuff_scores, stuff_labels,
+                mask_thr=cfg['mask_thr'],
+                iou_thr=merge_cfg['iou_thr'],
+                stuff_max_area=merge_cfg['stuff_max_area'],
+                instance_score_thr=merge_cfg['instance_score_thr'],
+                uncovered=cfg['uncovered'],
+                fill_label=cfg['fill_label'])
+        if not image_res:
+            size = tuple(img_meta['ori_shape'][:2])
+            result.seg_ids = F.interpolate(
+                result.seg_ids[None, None].float(), size,
+                mode='nearest')[0, 0].long()
+            result.sem_seg = F.interpolate(
+                result.sem_seg[None, None].float(), size,
+                mode='nearest')[0, 0].long()
+            result.areas = torch.bincount(
+                result.seg_ids.flatten(),
+                minlength=result.num_segments + 1)[1:]
+        result.kernel_inds = kernel_inds[result.cand_inds]
+        return result
+
+    def predict_panoptic(self, stage_output: Dict[str, Tensor],
+                         batch_img_metas: Sequence[dict]
+                         ) -> List[PanopticOutput]:
+        """Panoptic results of a batch from the last stage's output."""
+        scores = stage_output['cls_score'].sigmoid()
+        masks = stage_output['scaled_mask_preds']
+        return [
+            self.panoptic_single(scores[i], masks[i], meta)
+            for i, meta in enumerate(batch_img_metas)
+        ]
+
+    def predict_instances(self, stage_output: Dict[str, Tensor],
+                          batch_img_metas: Sequence[dict]
+                          ) -> List[InstanceData]:
+        """Top-k (kernel, class) instances with binary masks at ori_shape."""
+        scores_all = stage_output['cls_score'].sigmoid()
+        masks_all = stage_output['scaled_mask_preds']
+        results = []
+        for i, meta in enumerate(batch_img_metas):
+            cls = scores_all[i]
+            num_cls = cls.shape[1]
+            scores, topk = cls.flatten().topk(
+                min(self.test_cfg['max_per_img'], cls.numel()), sorted=True)
+            kernels = topk // num_cls
+            masks = self.rescale_masks(masks_all[i][kernels], meta) > \
+                self.test_cfg['mask_thr']
+            res = InstanceData(
+                scores=scores,
+                labels=topk % num_cls,
+                masks=masks,
+                bboxes=mask2bbox(masks),
+                kernel_inds=kernels)
+            results.append(res)
+        return results

@@ -1,0 +1,201 @@
+"""Panoptic merge of K-Net's thing and stuff candidates (pure torch).
+
+Two strategies of the release:
+
+* :func:`merge_joint` (``merge_joint=True``, MaskFormer-style): every pixel
+  goes to the candidate with the highest ``score x mask probability``; a
+  candidate becomes a segment if it wins at least one pixel, has a pixel with
+  probability >= 0.5, keeps at least ``overlap_thr`` of that area, and (things
+  only) scores at least ``instance_score_thr``. The keep decisions are
+  independent of each other, so this is fully vectorised; segments are
+  numbered 1.. in descending score order, as the release does.
+* :func:`merge_thing_first`: paste thresholded thing masks by score (skipping
+  those overlapping earlier ones by more than ``iou_thr``), then fill the
+  remaining pixels with stuff classes whose free area is at least
+  ``stuff_max_area``. Sequential by nature (each paste depends on the
+  previous ones): one loop over the (at most ``max_per_img``) candidates.
+
+Pixels that no segment claims: the release leaves segment 0 and writes a
+fixed class there (Video K-Net: dataset id 0, i.e. road on KITTI-STEP; K-Net:
+VOID). ``uncovered='best_kept'`` (default) labels them with the best *kept*
+segment's class at that pixel (segment id stays 0); ``uncovered='fixed'``
+writes ``fill_label`` (the release behaviour with the right label).
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+__all__ = ['PanopticOutput', 'merge_joint', 'merge_thing_first']
+
+
+@dataclass
+class PanopticOutput:
+    """Result of a panoptic merge for one image.
+
+    Attributes:
+        seg_ids: [H, W] long, 0 = no segment, 1..S = segment index + 1.
+        sem_seg: [H, W] long, model label per pixel (see ``uncovered``).
+        labels: [S] long model labels of the segments.
+        scores: [S] float scores of the segments.
+        is_thing: [S] bool.
+        cand_inds: [S] long index of each segment in the candidate list.
+        areas: [S] long pixel counts of the segments.
+        kernel_inds: [S] long kernel index (filled by the caller) or None.
+    """
+    seg_ids: Tensor
+    sem_seg: Tensor
+    labels: Tensor
+    scores: Tensor
+    is_thing: Tensor
+    cand_inds: Tensor
+    areas: Tensor
+    kernel_inds: Optional[Tensor] = None
+
+    @property
+    def num_segments(self) -> int:
+        return int(self.labels.numel())
+
+
+def _fill_uncovered(sem: Tensor, seg_ids: Tensor, prob: Tensor,
+                    labels: Tensor, keep: Tensor, uncovered: str,
+                    fill_label: int) -> Tensor:
+    free = seg_ids == 0
+    if not bool(free.any()):
+        return sem
+    if uncovered == 'fixed':
+        sem[free] = fill_label
+    elif uncovered == 'best_kept':
+        kept = keep.nonzero(as_tuple=False).squeeze(1)
+        if kept.numel() > 0:
+            best = prob[kept][:, free].argmax(0)
+            sem[free] = labels[kept[best]]
+        # nothing kept: keep the label of the overall best candidate
+    else:
+        raise ValueError(f'unknown uncovered mode {uncovered!r}')
+    return sem
+
+
+def merge_joint(masks: Tensor,
+                scores: Tensor,
+                labels: Tensor,
+                num_thing_classes: int,
+                overlap_thr: float = 0.6,
+                instance_score_thr: float = 0.25,
+                uncovered: str = 'best_kept',
+                fill_label: int = 0) -> PanopticOutput:
+    """Joint argmax merge (see module doc).
+
+    Args:
+        masks: [M, H, W] mask probabilities of the candidates.
+        scores: [M] candidate scores.
+        labels: [M] model labels (things < num_thing_classes).
+    """
+    num_cands = masks.shape[0]
+    prob = scores.view(-1, 1, 1) * masks
+    ids = prob.argmax(0)
+    area = torch.bincount(ids.flatten(), minlength=num_cands)
+    orig_area = (masks >= 0.5).flatten(1).sum(1)
+    is_thing = labels < num_thing_classes
+    low_thing = is_thing & (scores < instance_score_thr)
+    ratio = area.double() / orig_area.clamp(min=1).double()
+    keep = (area > 0) & (orig_area > 0) & ~low_thing & (ratio >= overlap_thr)
+
+    order = torch.argsort(-scores, stable=True)
+    kept = order[keep[order]]
+    seg_of_cand = torch.zeros(num_cands, dtype=torch.long, device=ids.device)
+    seg_of_cand[kept] = torch.arange(
+        1, kept.numel() + 1, device=ids.device)
+    seg_ids = seg_of_cand[ids]
+    sem = labels[ids].clone()
+    sem = _fill_uncovered(sem, seg_ids, prob, labels, keep, uncovered,
+                          fill_label)
+    return PanopticOutput(
+        seg_ids=seg_ids,
+        sem_seg=sem,
+        labels=labels[kept],
+        scores=scores[kept],
+        is_thing=is_thing[kept],
+        cand_inds=kept,
+        areas=area[kept])
+
+
+def merge_thing_first(thing_masks: Tensor,
+                      thing_scores: Tensor,
+                      thing_labels: Tensor,
+                      stuff_masks: Tensor,
+                      stuff_scores: Tensor,
+                      stuff_labels: Tensor,
+                      mask_thr: float = 0.5,
+                      iou_thr: float = 0.5,
+                      stuff_max_area: int = 4096,
+                      instance_score_thr: float = 0.3,
+                      uncovered: str = 'best_kept',
+                      fill_label: int = 0) -> PanopticOutput:
+    """Paste things by score, then stuff (see module doc).
+
+    Masks are probabilities ([T, H, W] / [S, H, W]); candidates are indexed
+    things first, then stuff, in ``cand_inds``.
+    """
+    num_things = thing_masks.shape[0]
+    h, w = thing_masks.shape[-2:]
+    device = thing_masks.device
+    seg_ids = torch.zeros((h, w), dtype=torch.long, device=device)
+    tm = thing_masks > mask_thr
+    sm = stuff_masks > mask_thr
+    seg_cands, seg_areas = [], []
+    order = torch.argsort(-thing_scores, stable=True)
+    order = order[thing_scores[order] >= instance_score_thr]
+    areas = tm.flatten(1).sum(1)
+    for k in order.tolist():
+        if int(areas[k]) == 0:
+            continue
+        mask = tm[k]
+        free = seg_ids == 0
+        inter = int((mask & ~free).sum())
+        if inter / int(areas[k]) > iou_thr:
+            continue
+        mask = mask & free
+        area = int(mask.sum())
+        if area == 0:
+            continue
+        seg_cands.append(k)
+        seg_areas.append(area)
+        seg_ids[mask] = len(seg_cands)
+    sorder = torch.argsort(-stuff_scores, stable=True)
+    seen = set()
+    for k in sorder.tolist():
+        label = int(stuff_labels[k])
+        if label in seen:
+            continue
+        seen.add(label)
+        mask = sm[stuff_labels == label].any(0) & (seg_ids == 0)
+        area = int(mask.sum())
+        if area < stuff_max_area:
+            continue
+        seg_cands.append(num_things + k)
+        seg_areas.append(area)
+        seg_ids[mask] = len(seg_cands)
+
+    cand = torch.tensor(seg_cands, dtype=torch.long, device=device)
+    all_scores = torch.cat([thing_scores, stuff_scores])
+    all_labels = torch.cat([thing_labels, stuff_labels])
+    all_masks = torch.cat([thing_masks, stuff_masks])
+    lut = torch.cat([all_labels.new_zeros(1), all_labels[cand]])
+    sem = lut[seg_ids]
+    keep = torch.zeros(all_scores.numel(), dtype=torch.bool, device=device)
+    keep[cand] = True
+    prob = all_scores.view(-1, 1, 1) * all_masks
+    if uncovered == 'best_kept' and cand.numel() == 0:
+        sem = all_labels[prob.argmax(0)]
+    sem = _fill_uncovered(sem, seg_ids, prob, all_labels, keep, uncovered,
+                          fill_label)
+    return PanopticOutput(
+        seg_ids=seg_ids,
+        sem_seg=sem,
+        labels=all_labels[cand],
+        scores=all_scores[cand],
+        is_thing=cand < num_things,
+        cand_inds=cand,
+        areas=torch.tensor(seg_areas, dtype=torch.long, device=device))

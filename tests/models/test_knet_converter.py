@@ -1,0 +1,103 @@
+"""tools/model_converters/knet_to_mmdet3.py: key mapping and CLI."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from tools.model_converters.knet_to_mmdet3 import (convert_key,
+                                                   convert_state_dict, main)
+
+KEYS = Path('/work/shared/parity')
+
+
+def _keys(name):
+    path = KEYS / f'{name}_r50_keys.txt'
+    if not path.is_file():
+        pytest.skip(f'{path} not available')
+    out = {}
+    for line in path.read_text().splitlines():
+        if line.startswith('#') or not line.strip():
+            continue
+        key, shape = line.split('\t')[:2]
+        out[key] = shape
+    return out
+
+
+def test_rules():
+    assert convert_key('neck.lateral_convs.0.conv.weight') == \
+        'neck.0.lateral_convs.0.conv.weight'
+    assert convert_key('rpn_head.localization_fpn.conv_pred.gn.weight') == \
+        'neck.1.conv_pred.gn.weight'
+    assert convert_key('rpn_head.init_kernels.weight') == \
+        'rpn_head.init_kernels.weight'
+    assert convert_key('module.backbone.conv1.weight') == \
+        'backbone.conv1.weight'
+    assert convert_key(
+        'roi_head.mask_head.2.attention_previous.attn.in_proj_weight') == \
+        'roi_head.mask_head.2.attention_previous.attn.in_proj_weight'
+    assert convert_key('some_unknown.weight') is None
+
+
+@pytest.mark.parametrize('name', ['kitti', 'vipseg', 'ytvis'])
+def test_release_key_lists_map_completely(name):
+    keys = _keys(name)
+    sd = {k: torch.zeros(1) for k in keys}
+    new_sd, unmapped = convert_state_dict(sd)
+    assert unmapped == []
+    assert len(new_sd) == len(sd)
+    assert not any(k.startswith('rpn_head.localization_fpn') for k in new_sd)
+    assert sum(k.startswith('neck.1.') for k in new_sd) == 27
+
+
+def test_kitti_r50_keys_fit_our_cityscapes_step_model():
+    """Every image-model key of the KITTI-STEP R50 release lands on a
+    parameter of the same shape in our R50 K-Net (2 + 17 classes)."""
+    pytest.importorskip('mmdet')
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+
+    from knet.utils.setup_env import register_all_modules
+    register_all_modules(init_default_scope=True)
+    root = Path(__file__).resolve().parents[2]
+    cfg = Config.fromfile(
+        str(root / 'configs/_base_/models/knet_s3_r50_fpn_panoptic.py'))
+    cfg.model.backbone.init_cfg = None
+    for k in ('num_thing_classes', 'num_stuff_classes'):
+        cfg.model[k] = cfg.model.rpn_head[k] = cfg.model.roi_head[k] = \
+            2 if k == 'num_thing_classes' else 17
+    for stage in cfg.model.roi_head.mask_head:
+        stage.update(num_classes=19, num_thing_classes=2,
+                     num_stuff_classes=17, previous_type='ffn')
+    model = MODELS.build(cfg.model)
+    ours = {k: list(v.shape) for k, v in model.state_dict().items()}
+    keys = _keys('kitti')
+    sd = {k: torch.zeros(1) for k in keys}
+    new_sd, _ = convert_state_dict(sd)
+    video_only = ('track_head.', 'embed_fcs.', 'fc_embed.')
+    mapped = {
+        new: keys[old]
+        for old, new in zip(sd, new_sd) if not new.startswith(video_only)
+    }
+    assert set(mapped) == set(ours)
+    for k, shape in mapped.items():
+        assert str(ours[k]).replace(' ', '') == shape.replace(' ', ''), k
+
+
+def test_cli(tmp_path, capsys):
+    src = tmp_path / 'orig.pth'
+    torch.save({'state_dict': {'neck.fpn_convs.0.conv.weight': torch.ones(2),
+                               'junk.x': torch.zeros(1)},
+                'meta': {'epoch': 3}}, src)
+    dst = tmp_path / 'out' / 'conv.pth'
+    assert main([str(src), str(dst)]) == 0
+    ckpt = torch.load(dst, weights_only=False)
+    assert list(ckpt['state_dict']) == ['neck.0.fpn_convs.0.conv.weight']
+    assert ckpt['meta']['epoch'] == 3
+    assert 'unmapped: junk.x' in capsys.readouterr().out
+    assert main([str(src), str(dst), '--strict']) == 1
+    assert main([str(tmp_path / 'missing.pth'), str(dst)]) == 1
+    bad = tmp_path / 'bad.pth'
+    bad.write_text('not a checkpoint')
+    assert main([str(bad), str(dst)]) == 1
+    err = capsys.readouterr().err
+    assert 'bad.pth' in err and 'Traceback' not in err
