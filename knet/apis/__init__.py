@@ -1,4 +1,8 @@
 """High-level APIs: build a model from a config and run video inference."""
-from .inference import VPSFrameResult, inference_vps, init_model
+from .inference import (VISFrameResult, VPSFrameResult, inference_vis,
+                        inference_vps, init_model)
 
-__all__ = ['init_model', 'inference_vps', 'VPSFrameResult']
+__all__ = [
+    'init_model', 'inference_vps', 'inference_vis', 'VPSFrameResult',
+    'VISFrameResult'
+]

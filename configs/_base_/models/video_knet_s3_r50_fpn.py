@@ -1,0 +1,202 @@
+# Video K-Net (panoptic), ResNet-50 + FPN, 3 kernel-update stages, KITTI-STEP
+# label space (2 thing + 17 stuff classes, things first). The values are the
+# release's `video_knet_s3_r50_rpn_1x_kitti_step_sigmoid_stride2_mask_embed_
+# link_ffn_joint_train.py` (model type VideoKNetQuansiEmbedFCJointTrain).
+num_stages = 3
+num_proposals = 100
+conv_kernel_size = 1
+num_thing_classes = 2
+num_stuff_classes = 17
+num_classes = num_thing_classes + num_stuff_classes
+channels = 256
+
+# Hungarian matching of the thing kernels: focal 2 + mask 1 + dice 4.
+kernel_assigner = dict(
+    type='HungarianAssigner',
+    match_costs=[
+        dict(type='KNetFocalLossCost', weight=2.0),
+        dict(type='KNetMaskCost', weight=1.0, pred_act=True),
+        dict(type='KNetDiceCost', weight=4.0, pred_act=True)
+    ])
+
+model = dict(
+    type='VideoKNet',
+    data_preprocessor=dict(
+        type='TrackDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,  # images are loaded as BGR by LoadImageFromFile
+        pad_size_divisor=32,
+        pad_mask=True),
+    num_thing_classes=num_thing_classes,
+    num_stuff_classes=num_stuff_classes,
+    mask_assign_stride=2,  # GT at stride 2 in the video configs
+    ignore_index=255,
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=1,
+        # multi-GPU training as the release; turned into BN with a warning
+        # when the run is not distributed (knet/engine/syncbn.py)
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        norm_eval=True,
+        style='pytorch',
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    neck=[
+        dict(
+            type='FPN',
+            in_channels=[256, 512, 1024, 2048],
+            out_channels=channels,
+            start_level=0,
+            add_extra_convs='on_input',
+            num_outs=4),
+        dict(
+            type='SemanticFPNWrapper',
+            in_channels=channels,
+            feat_channels=channels,
+            out_channels=channels,
+            start_level=0,
+            end_level=3,
+            upsample_times=2,
+            positional_encoding=dict(
+                type='SinePositionalEncoding', num_feats=channels // 2,
+                normalize=True),
+            cat_coors=False,
+            cat_coors_level=3,
+            fuse_by_cat=False,
+            return_list=False,
+            num_aux_convs=1,
+            norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+    ],
+    rpn_head=dict(
+        type='ConvKernelHead',
+        num_proposals=num_proposals,
+        in_channels=channels,
+        out_channels=channels,
+        num_thing_classes=num_thing_classes,
+        num_stuff_classes=num_stuff_classes,
+        num_classes=num_classes,
+        cat_stuff_mask=True,
+        conv_kernel_size=conv_kernel_size,
+        feat_downsample_stride=4,  # stride-8 masks -> stride-2 targets
+        num_loc_convs=1,
+        num_seg_convs=1,
+        conv_normal_init=True,
+        use_binary=True,
+        proposal_feats_with_obj=True,
+        xavier_init_kernel=False,
+        kernel_init_std=1,
+        norm_cfg=dict(type='GN', num_groups=32),
+        loss_rank=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.1),
+        # softmax CE with ignore in the video configs (focal in K-Net's)
+        loss_seg=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        loss_mask=dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+        loss_dice=dict(type='DiceLoss', loss_weight=4.0),
+        assigner=kernel_assigner),
+    roi_head=dict(
+        type='KernelIterHead',
+        num_stages=num_stages,
+        stage_loss_weights=[1] * num_stages,
+        num_proposals=num_proposals,
+        num_thing_classes=num_thing_classes,
+        num_stuff_classes=num_stuff_classes,
+        assigner=kernel_assigner,
+        link_stages=[num_stages - 1],  # kernel linking in the last stage
+        do_panoptic=True,
+        # one config shared by the stages (a dict, so that derived configs
+        # can override single fields)
+        mask_head=dict(
+            type='KernelUpdateHead',
+            num_classes=num_classes,
+            num_thing_classes=num_thing_classes,
+            num_stuff_classes=num_stuff_classes,
+            num_ffn_fcs=2,
+            num_heads=8,
+            num_cls_fcs=1,
+            num_mask_fcs=1,
+            feedforward_channels=2048,
+            in_channels=channels,
+            out_channels=channels,
+            dropout=0.0,
+            mask_thr=0.5,
+            conv_kernel_size=conv_kernel_size,
+            mask_upsample_stride=4,
+            ffn_act_cfg=dict(type='ReLU', inplace=True),
+            with_ffn=True,
+            feat_transform_cfg=dict(
+                conv_cfg=dict(type='Conv2d'), act_cfg=None),
+            # kernel linking (KL): attention_previous + link_ffn
+            previous_type='ffn',
+            previous_link=None,  # 'update_dynamic_cov' = kernel fusion
+            link_num_heads=8,
+            kernel_updator_cfg=dict(
+                type='KernelUpdator',
+                in_channels=channels,
+                feat_channels=channels,
+                out_channels=channels,
+                input_feat_shape=3,
+                act_cfg=dict(type='ReLU', inplace=True),
+                norm_cfg=dict(type='LN')),
+            loss_mask=dict(
+                type='CrossEntropyLoss', use_sigmoid=True,
+                loss_weight=1.0),
+            loss_dice=dict(type='DiceLoss', loss_weight=4.0),
+            loss_cls=dict(
+                type='FocalLoss',
+                use_sigmoid=True,
+                gamma=2.0,
+                alpha=0.25,
+                loss_weight=2.0)),
+        test_cfg=dict(
+            max_per_img=num_proposals,
+            mask_thr=0.5,
+            merge_joint=True,
+            merge_stuff_thing=dict(
+                overlap_thr=0.6,
+                iou_thr=0.5,
+                stuff_max_area=4096,
+                instance_score_thr=0.25),
+            # pixels no segment claims get their best kept class; the
+            # release wrote dataset id 0 there: uncovered='fixed' +
+            # fill_label=<model label of id 0>
+            uncovered='best_kept',
+            merge_resolution='image')),
+    # kernel association embedding: embed_fcs + fc_embed, then this head
+    embed_channels=channels,
+    track_head=dict(
+        type='KernelTrackHead',
+        num_fcs=2,
+        in_channels=channels,
+        fc_out_channels=channels,
+        embed_channels=channels,
+        loss_track=dict(type='MultiPosCrossEntropyLoss', loss_weight=0.25),
+        loss_track_aux=dict(
+            type='TrackL2Loss',
+            neg_pos_ub=3,
+            pos_margin=0,
+            neg_margin=0.1,
+            hard_mining=True,
+            loss_weight=1.0)),
+    tracker=dict(
+        type='KernelTracker',
+        init_score_thr=0.35,
+        obj_score_thr=0.3,
+        match_score_thr=0.5,
+        memo_tracklet_frames=5,
+        memo_backdrop_frames=1,
+        memo_momentum=0.8,
+        nms_conf_thr=0.5,
+        nms_backdrop_iou_thr=0.3,
+        nms_class_iou_thr=0.7,
+        with_cats=True,
+        match_metric='bisoftmax'),
+    link_previous=True,
+    semantic_filter=True,
+    # fixes of release defects (False / 'position' = the release)
+    semantic_filter_align=True,
+    track_id_writeback='index')
