@@ -7,17 +7,16 @@ Examples:
     tools/dist_test.sh configs/video_knet_kitti.py ckpt.pth 8
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from knet.utils.cli import run_cli  # noqa: E402
+from knet.utils.cli import (add_runner_args, export_local_rank,  # noqa: E402
+                            run_cli)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='Evaluate a K-Net / Video K-Net checkpoint.')
     parser.add_argument('config', help='test config file path')
@@ -44,20 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--show', action='store_true', help='show predictions in a window')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='--show interval (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. test_dataloader.batch_size=1')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (set by tools/dist_test.sh)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser, 'test_dataloader.batch_size=1', 'tools/dist_test.sh')
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 

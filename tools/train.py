@@ -7,17 +7,16 @@ Examples:
     tools/dist_train.sh configs/video_knet_kitti.py 8
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from knet.utils.cli import run_cli  # noqa: E402
+from knet.utils.cli import (add_runner_args, export_local_rank,  # noqa: E402
+                            run_cli)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='Train a K-Net / Video K-Net model.')
     parser.add_argument('config', help='train config file path')
@@ -40,20 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         const='auto',
         help='resume from the given checkpoint, or, without a value, from '
         'the latest checkpoint in the work dir')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. train_cfg.max_epochs=1')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (set by tools/dist_train.sh)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser, 'train_cfg.max_epochs=1', 'tools/dist_train.sh')
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 

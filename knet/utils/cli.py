@@ -3,7 +3,7 @@ import os
 import sys
 from typing import Callable
 
-__all__ = ['UserError', 'run_cli']
+__all__ = ['UserError', 'run_cli', 'add_runner_args', 'export_local_rank']
 
 
 class UserError(Exception):
@@ -39,3 +39,26 @@ def _one_line(e: BaseException) -> str:
     else:
         text = str(e)
     return ' '.join(text.split())
+
+
+def add_runner_args(parser, example_override: str, launcher_script: str):
+    """Options shared by tools/train.py and tools/test.py: ``--cfg-options``,
+    ``--launcher`` and the ``--local-rank`` that torch launchers pass."""
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=f'override config entries, e.g. {example_override}')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help=f'job launcher (set by {launcher_script})')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def export_local_rank(args) -> None:
+    """Expose ``--local-rank`` as ``LOCAL_RANK`` unless a launcher set it."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
