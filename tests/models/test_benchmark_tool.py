@@ -42,3 +42,17 @@ def test_benchmark_bad_input(tmp_path, capsys):
     assert main([str(tmp_path / 'nope.py'), '--shape', '8', '8']) == 1
     err = capsys.readouterr().err
     assert 'nope.py' in err and 'Traceback' not in err
+
+
+def test_benchmark_video_model_reports_tracking(tmp_path):
+    from pathlib import Path
+    cfg = Path(__file__).resolve().parents[1] / 'data' / \
+        'video_knet_kitti_tiny.py'
+    if not cfg.is_file():
+        pytest.skip('tiny Video K-Net config not available')
+    out = tmp_path / 'bench.json'
+    assert main([str(cfg), '--shape', '64', '128', '--frames', '2',
+                 '--warmup', '0', '--out', str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res['video_model']
+    assert 'tracking' in res['mean_ms'] and 'stage2' in res['mean_ms']

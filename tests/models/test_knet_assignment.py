@@ -87,3 +87,26 @@ def test_assignment_is_brute_force_optimum(seed, with_scores):
     matched = res.gt_inds > 0
     assert torch.equal(res.labels[matched], gt.labels[res.gt_inds[matched] -
                                                       1])
+
+
+def test_mmdet_losses_use_the_release_formulas():
+    """mmdet's DiceLoss / CrossEntropyLoss compute what the release uses."""
+    from mmdet.registry import MODELS
+    g = torch.Generator().manual_seed(0)
+    pred = torch.randn(3, 5, 6, generator=g)
+    tgt = (torch.rand(3, 5, 6, generator=g) > 0.5).float() * 0.75
+    dice = MODELS.build(dict(type='DiceLoss', loss_weight=4.0))
+    p = pred.sigmoid().flatten(1).double()
+    t = tgt.flatten(1).double()
+    expect = 1 - 2 * (p * t).sum(1) / ((p * p).sum(1) + 1e-3 +
+                                       (t * t).sum(1) + 1e-3)
+    assert abs(dice(pred, tgt).item() - 4 * expect.mean().item()) < 1e-6
+    # softmax CE with ignore: mean over ALL pixels, ignored ones included
+    ce = MODELS.build(
+        dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
+    logits = torch.randn(10, 4, generator=g)
+    labels = torch.tensor([0, 1, 4, 4, 2, 3, 4, 0, 1, 4])
+    per = torch.nn.functional.cross_entropy(
+        logits[labels < 4], labels[labels < 4], reduction='sum')
+    out = ce(logits, labels, ignore_index=4)
+    assert abs(out.item() - per.item() / 10) < 1e-6

@@ -124,3 +124,39 @@ def test_configs_load_and_build(path):
     assert cfg.optim_wrapper.optimizer.lr == 1e-4
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys['backbone'][
         'lr_mult'] == 0.25
+
+
+def test_panoptic_to_mmdet_encoding():
+    from mmdet.evaluation.functional import INSTANCE_OFFSET
+
+    from knet.models.detectors.knet import panoptic_to_mmdet
+    from knet.models.layers.panoptic_merge import merge_joint
+    masks = torch.zeros(3, 4, 4)
+    masks[0, :2] = 0.9     # thing label 1
+    masks[1, 2:, :2] = 0.8  # thing label 0
+    masks[2, 2:, 2:] = 0.7  # stuff label 5
+    res = merge_joint(masks, torch.tensor([0.9, 0.8, 0.7]),
+                      torch.tensor([1, 0, 5]), 2, 0.5, 0.3)
+    pan = panoptic_to_mmdet(res)
+    assert (pan[:2] == 1 + 1 * INSTANCE_OFFSET).all()
+    assert (pan[2:, :2] == 0 + 2 * INSTANCE_OFFSET).all()
+    assert (pan[2:, 2:] == 5).all()
+
+
+def test_uncovered_thing_pixels_join_their_segment():
+    from mmdet.evaluation.functional import INSTANCE_OFFSET
+
+    from knet.models.detectors.knet import panoptic_to_mmdet
+    from knet.models.layers.panoptic_merge import merge_joint
+    masks = torch.zeros(3, 4, 4) + 0.01
+    masks[0, :, :2] = 0.9     # thing A (label 1), kept
+    masks[1, :2, 2:] = 0.95   # thing B (label 0), score below threshold
+    masks[2, 2:, 2:] = 0.7    # stuff (label 5)
+    res = merge_joint(masks, torch.tensor([0.9, 0.2, 0.7]),
+                      torch.tensor([1, 0, 5]), 2, 0.5, 0.3,
+                      uncovered='best_kept')
+    assert (res.seg_ids[:2, 2:] == 0).all()        # B's pixels: no segment
+    assert (res.sem_seg[:2, 2:] == 1).all()        # best kept class: A's
+    pan = panoptic_to_mmdet(res)
+    assert (pan[:2, 2:] == 1 + 1 * INSTANCE_OFFSET).all()  # joined A
+    assert len(torch.unique(pan)) == 2

@@ -1,4 +1,4 @@
-"""Unit tests of the image K-Net modules: shapes, alignment, targets, losses."""
+"""Image K-Net modules: shapes, alignment, targets, losses."""
 import copy
 import math
 

@@ -89,5 +89,16 @@ def test_thing_first_paste():
     assert (res.seg_ids[:3, :4] == 1).all()
     assert (res.seg_ids[:3, 4:6] == 2).all()
     assert (res.seg_ids[3:, :6] == 3).all()      # road below
-    assert (res.seg_ids[:3, 6:] == 4).all() and (res.seg_ids[3:, 6:] == 3).all()
+    assert (res.seg_ids[:3, 6:] == 4).all()
+    assert (res.seg_ids[3:, 6:] == 3).all()
     assert int(res.areas.sum()) == int((res.seg_ids > 0).sum())
+
+
+def test_chunked_argmax_equals_full_argmax():
+    from knet.models.layers.panoptic_merge import _weighted_argmax
+    torch.manual_seed(1)
+    masks = torch.rand(9, 130, 37)
+    scores = torch.rand(9)
+    full = (scores.view(-1, 1, 1) * masks).argmax(0)
+    assert torch.equal(_weighted_argmax(masks, scores, chunk_rows=16), full)
+    assert torch.equal(_weighted_argmax(masks, scores), full)

@@ -10,8 +10,8 @@ Each frame (random pixels, one sequence) goes through the model's own
 ``test_step``; forward hooks time the components: ``preprocess`` (data
 preprocessor), ``backbone_fpn`` (backbone + FPN), ``semantic_fpn``,
 ``kernel_head``, ``stage{i}`` (each kernel update stage, links included),
-``tracking`` (a ``tracker`` / ``track_head`` submodule of video models, when
-it is an ``nn.Module``) and ``postprocess`` (the rest: panoptic merge, the
+``tracking`` (the ``track_head`` / ``tracker`` of video models: module hooks,
+or a timing wrapper around a plain tracker's ``match``) and ``postprocess`` (the rest: panoptic merge, the
 embedding/tracker logic that is not a module, packing). Reports the mean
 over frames and repeats, and the peak resident memory (and CUDA memory).
 """
@@ -54,6 +54,21 @@ class _Timer:
 
         self._handles.append(module.register_forward_pre_hook(pre))
         self._handles.append(module.register_forward_hook(post))
+
+    def wrap(self, name: str, obj, method: str) -> None:
+        """Time calls of ``obj.method`` (for non-module parts such as a
+        tracker) by shadowing it with a timing wrapper on the instance."""
+        fn = getattr(obj, method)
+
+        def timed(*args, **kwargs):
+            _sync(self.device)
+            start = time.perf_counter()
+            out = fn(*args, **kwargs)
+            _sync(self.device)
+            self.times[name] += time.perf_counter() - start
+            return out
+
+        setattr(obj, method, timed)
 
     def reset(self) -> None:
         self.times = defaultdict(float)
@@ -136,8 +151,15 @@ def run_benchmark(config: str,
     video = _is_video(model)
 
     timer = _Timer(dev)
+    names = set()
     for name, module in _components(model):
         timer.attach(name, module)
+        names.add(name)
+    tracker = getattr(model, 'tracker', None)
+    if tracker is not None and not isinstance(tracker, torch.nn.Module) \
+            and callable(getattr(tracker, 'match', None)):
+        timer.wrap('tracking', tracker, 'match')
+        names.add('tracking')
     gen = torch.Generator().manual_seed(seed)
     h, w = shape
     clip = [
@@ -150,7 +172,7 @@ def run_benchmark(config: str,
     per_frame = []
     with torch.no_grad():
         for r in range(warmup + repeat):
-            for reset in ('reset', 'init_memory'):
+            for reset in ('reset_video_state', 'reset', 'init_memory'):
                 fn = getattr(model, reset, None)
                 if callable(fn):
                     fn()
@@ -163,7 +185,7 @@ def run_benchmark(config: str,
                 total = time.perf_counter() - start
                 if r < warmup:
                     continue
-                rec = {k: v * 1e3 for k, v in timer.times.items()}
+                rec = {k: timer.times.get(k, 0.0) * 1e3 for k in names}
                 rec['postprocess'] = max(0.0, total * 1e3 - sum(rec.values()))
                 rec['total'] = total * 1e3
                 per_frame.append(rec)

@@ -6,7 +6,7 @@ backbone -> neck = [FPN, SemanticFPNWrapper] -> rpn_head (ConvKernelHead)
 ``label`` for stuff; ``num_classes`` = VOID), instance predictions as
 ``pred_instances``.
 """
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Tuple, Union
 
 import torch
 from mmengine.structures import PixelData
@@ -25,7 +25,9 @@ __all__ = ['KNet', 'panoptic_to_mmdet']
 
 def panoptic_to_mmdet(result: PanopticOutput) -> Tensor:
     """[H, W] mmdet panoptic map: things ``label + seg_id * OFFSET``, stuff
-    and uncovered pixels ``label`` (from ``result.sem_seg``)."""
+    ``label`` (from ``result.sem_seg``). Pixels without segment keep their
+    ``sem_seg`` label and join the segment that label came from
+    (``fill_ids``), so a thing class never appears without its instance."""
     pan = result.sem_seg.clone()
     if result.num_segments:
         thing_lut = torch.zeros(
@@ -34,7 +36,10 @@ def panoptic_to_mmdet(result: PanopticOutput) -> Tensor:
         seg = torch.arange(1, result.num_segments + 1, device=pan.device)
         thing_lut[1:] = torch.where(result.is_thing, seg,
                                     torch.zeros_like(seg))
-        pan = pan + thing_lut[result.seg_ids] * INSTANCE_OFFSET
+        seg_ids = result.seg_ids
+        if result.fill_ids is not None:
+            seg_ids = torch.where(seg_ids > 0, seg_ids, result.fill_ids)
+        pan = pan + thing_lut[seg_ids] * INSTANCE_OFFSET
     return pan
 
 

@@ -331,6 +331,10 @@ class KernelIterHead(BaseModule):
             result.sem_seg = F.interpolate(
                 result.sem_seg[None, None].float(), size,
                 mode='nearest')[0, 0].long()
+            if result.fill_ids is not None:
+                result.fill_ids = F.interpolate(
+                    result.fill_ids[None, None].float(), size,
+                    mode='nearest')[0, 0].long()
             result.areas = torch.bincount(
                 result.seg_ids.flatten(),
                 minlength=result.num_segments + 1)[1:]

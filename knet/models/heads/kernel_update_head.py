@@ -6,15 +6,15 @@ Per stage (all kernels of an image at once):
 2. group features: sum of features over each kernel's hard mask
    (sigmoid(previous mask logits) > ``hard_mask_thr``);
 3. :class:`KernelUpdator` (gated update of kernel by group feature);
-4. self-attention over the kernels (mmcv ``MultiheadAttention``, residual) + LN,
-   FFN + LN;
+4. self-attention over the kernels (mmcv ``MultiheadAttention``, with
+   residual) + LN, FFN + LN;
 5. class logits from Linear-LN-ReLU-Linear; dynamic 1x1 mask kernel from
    Linear-LN-ReLU-Linear applied to the transformed features.
 
 Video K-Net options:
 
-* ``previous_type='ffn'`` (kernel linking, KL): the updated kernels cross-attend
-  (``attention_previous``, 8 heads) to the previous frame's kernels, + LN, then
+* ``previous_type='ffn'`` (kernel linking, KL): the updated kernels
+  cross-attend (``attention_previous``, 8 heads) to the previous frame's kernels, + LN, then
   ``link_ffn`` + LN -> ``object_feats_track`` (used only for the association
   embedding; classes and masks come from the unlinked kernels).
 * ``previous_link='update_dynamic_cov'`` (kernel fusion, KF): before the
@@ -238,10 +238,9 @@ class KernelUpdateHead(BaseModule):
         """
         b, n = obj_feat.shape[:2]
         cur = obj_feat.reshape(b, n, -1)
-        prev = previous_obj_feats.reshape(b, previous_obj_feats.shape[1],
-                                          self.in_channels, -1).permute(
-                                              0, 1, 3, 2).reshape(b, -1,
-                                                                  cur.shape[-1])
+        num_prev = previous_obj_feats.shape[1]
+        prev = previous_obj_feats.reshape(b, num_prev, self.in_channels, -1)
+        prev = prev.permute(0, 1, 3, 2).reshape(b, num_prev, -1)
         linked = self._attend(self.attention_previous,
                               self.attention_previous_norm, cur, prev)
         linked = linked.reshape(b, n, -1, self.in_channels)
@@ -396,7 +395,8 @@ class KernelUpdateHead(BaseModule):
             if pos.numel() > 0:
                 lab[pos] = gt.labels[gt_idx]
                 mtg[pos] = gt.masks[gt_idx].to(mtg.dtype)
-            if tgt.stuff is not None and num_preds > num_things:
+            if num_preds > num_things:
+                # stuff kernels (absent stuff GT: all negative)
                 assert num_preds == num_things + sc
                 s_lab = torch.full((sc, ), self.num_classes,
                                    dtype=torch.long, device=device)
@@ -405,7 +405,7 @@ class KernelUpdateHead(BaseModule):
                     lw.new_zeros((sc, tc)),
                     torch.eye(sc, device=device, dtype=lw.dtype)
                 ], dim=1)
-                if len(tgt.stuff) > 0:
+                if tgt.stuff is not None and len(tgt.stuff) > 0:
                     sidx = tgt.stuff.labels.long() - tc
                     s_lab[sidx] = tgt.stuff.labels.long()
                     s_mtg[sidx] = tgt.stuff.masks.to(mtg.dtype)

@@ -60,8 +60,8 @@ class KernelUpdator(nn.Module):
         self.num_params_in = feat_channels
         self.num_params_out = feat_channels
 
-        self.dynamic_layer = nn.Linear(in_channels,
-                                       self.num_params_in + self.num_params_out)
+        num_params = self.num_params_in + self.num_params_out
+        self.dynamic_layer = nn.Linear(in_channels, num_params)
         self.input_layer = nn.Linear(in_channels,
                                      self.num_params_in + self.num_params_out)
         self.input_gate = nn.Linear(in_channels, feat_channels)

@@ -1,4 +1,4 @@
-"""Sigmoid focal loss: mmcv's compiled op where it runs, pure PyTorch otherwise.
+"""Sigmoid focal loss: mmcv's compiled op where it runs, else pure PyTorch.
 
 mmcv 2.1 ships ``sigmoid_focal_loss`` kernels for CUDA (and NPU/MLU) only;
 mmdet's ``FocalLoss`` takes the compiled op on CUDA tensors and the
@@ -53,7 +53,8 @@ def py_sigmoid_focal_loss(pred: Tensor, target: Tensor, gamma: float = 2.0,
     onehot = F.one_hot(target, num_classes + 1)[:, :num_classes].type_as(pred)
     prob = pred.sigmoid()
     pt = (1 - prob) * onehot + prob * (1 - onehot)
-    focal_weight = (alpha * onehot + (1 - alpha) * (1 - onehot)) * pt.pow(gamma)
+    focal_weight = (alpha * onehot + (1 - alpha) *
+                    (1 - onehot)) * pt.pow(gamma)
     return F.binary_cross_entropy_with_logits(
         pred, onehot, reduction='none') * focal_weight
 

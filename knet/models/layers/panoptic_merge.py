@@ -22,7 +22,7 @@ segment's class at that pixel (segment id stays 0); ``uncovered='fixed'``
 writes ``fill_label`` (the release behaviour with the right label).
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -43,6 +43,9 @@ class PanopticOutput:
         cand_inds: [S] long index of each segment in the candidate list.
         areas: [S] long pixel counts of the segments.
         kernel_inds: [S] long kernel index (filled by the caller) or None.
+        fill_ids: [H, W] long, for pixels without segment: the segment
+            (1..S) whose class ``sem_seg`` took there (``'best_kept'``),
+            0 elsewhere; lets a consumer attach them to that segment.
     """
     seg_ids: Tensor
     sem_seg: Tensor
@@ -52,29 +55,47 @@ class PanopticOutput:
     cand_inds: Tensor
     areas: Tensor
     kernel_inds: Optional[Tensor] = None
+    fill_ids: Optional[Tensor] = None
 
     @property
     def num_segments(self) -> int:
         return int(self.labels.numel())
 
 
-def _fill_uncovered(sem: Tensor, seg_ids: Tensor, prob: Tensor,
-                    labels: Tensor, keep: Tensor, uncovered: str,
-                    fill_label: int) -> Tensor:
+def _weighted_argmax(masks: Tensor, scores: Tensor,
+                     chunk_rows: int = 64) -> Tensor:
+    """argmax over candidates of ``scores x masks`` per pixel, computed in
+    row chunks so that no second [M, H, W] tensor is materialised."""
+    h = masks.shape[1]
+    ids = torch.empty(masks.shape[1:], dtype=torch.long, device=masks.device)
+    weights = scores.view(-1, 1, 1)
+    for r in range(0, h, chunk_rows):
+        rows = slice(r, r + chunk_rows)
+        ids[rows] = (weights * masks[:, rows]).argmax(0)
+    return ids
+
+
+def _fill_uncovered(sem: Tensor, seg_ids: Tensor, masks: Tensor,
+                    scores: Tensor, labels: Tensor, seg_of_cand: Tensor,
+                    uncovered: str, fill_label: int) -> Tuple[Tensor, Tensor]:
+    """Label pixels without segment; returns ``(sem, fill_ids)``."""
+    fill_ids = torch.zeros_like(seg_ids)
     free = seg_ids == 0
     if not bool(free.any()):
-        return sem
+        return sem, fill_ids
     if uncovered == 'fixed':
         sem[free] = fill_label
     elif uncovered == 'best_kept':
-        kept = keep.nonzero(as_tuple=False).squeeze(1)
+        kept = (seg_of_cand > 0).nonzero(as_tuple=False).squeeze(1)
         if kept.numel() > 0:
-            best = prob[kept][:, free].argmax(0)
-            sem[free] = labels[kept[best]]
+            prob = scores[kept].view(-1, 1) * masks[kept][:, free]
+            best = kept[prob.argmax(0)]
+            sem[free] = labels[best]
+            fill_ids[free] = seg_of_cand[best]
         # nothing kept: keep the label of the overall best candidate
     else:
         raise ValueError(f'unknown uncovered mode {uncovered!r}')
-    return sem
+    return sem, fill_ids
 
 
 def merge_joint(masks: Tensor,
@@ -93,8 +114,7 @@ def merge_joint(masks: Tensor,
         labels: [M] model labels (things < num_thing_classes).
     """
     num_cands = masks.shape[0]
-    prob = scores.view(-1, 1, 1) * masks
-    ids = prob.argmax(0)
+    ids = _weighted_argmax(masks, scores)
     area = torch.bincount(ids.flatten(), minlength=num_cands)
     orig_area = (masks >= 0.5).flatten(1).sum(1)
     is_thing = labels < num_thing_classes
@@ -109,8 +129,8 @@ def merge_joint(masks: Tensor,
         1, kept.numel() + 1, device=ids.device)
     seg_ids = seg_of_cand[ids]
     sem = labels[ids].clone()
-    sem = _fill_uncovered(sem, seg_ids, prob, labels, keep, uncovered,
-                          fill_label)
+    sem, fill_ids = _fill_uncovered(sem, seg_ids, masks, scores, labels,
+                                    seg_of_cand, uncovered, fill_label)
     return PanopticOutput(
         seg_ids=seg_ids,
         sem_seg=sem,
@@ -118,7 +138,8 @@ def merge_joint(masks: Tensor,
         scores=scores[kept],
         is_thing=is_thing[kept],
         cand_inds=kept,
-        areas=area[kept])
+        areas=area[kept],
+        fill_ids=fill_ids)
 
 
 def merge_thing_first(thing_masks: Tensor,
@@ -184,13 +205,14 @@ def merge_thing_first(thing_masks: Tensor,
     all_masks = torch.cat([thing_masks, stuff_masks])
     lut = torch.cat([all_labels.new_zeros(1), all_labels[cand]])
     sem = lut[seg_ids]
-    keep = torch.zeros(all_scores.numel(), dtype=torch.bool, device=device)
-    keep[cand] = True
-    prob = all_scores.view(-1, 1, 1) * all_masks
+    seg_of_cand = torch.zeros(all_scores.numel(), dtype=torch.long,
+                              device=device)
+    seg_of_cand[cand] = torch.arange(1, cand.numel() + 1, device=device)
     if uncovered == 'best_kept' and cand.numel() == 0:
-        sem = all_labels[prob.argmax(0)]
-    sem = _fill_uncovered(sem, seg_ids, prob, all_labels, keep, uncovered,
-                          fill_label)
+        sem = all_labels[_weighted_argmax(all_masks, all_scores)]
+    sem, fill_ids = _fill_uncovered(sem, seg_ids, all_masks, all_scores,
+                                    all_labels, seg_of_cand, uncovered,
+                                    fill_label)
     return PanopticOutput(
         seg_ids=seg_ids,
         sem_seg=sem,
@@ -198,4 +220,5 @@ def merge_thing_first(thing_masks: Tensor,
         scores=all_scores[cand],
         is_thing=cand < num_things,
         cand_inds=cand,
-        areas=torch.tensor(seg_areas, dtype=torch.long, device=device))
+        areas=torch.tensor(seg_areas, dtype=torch.long, device=device),
+        fill_ids=fill_ids)

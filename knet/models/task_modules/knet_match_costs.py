@@ -1,4 +1,4 @@
-"""Match costs of K-Net's mask Hungarian assignment (for mmdet's HungarianAssigner).
+"""Match costs of K-Net's mask assignment (for mmdet's HungarianAssigner).
 
 mmdet 3.x has ``FocalLossCost``, ``DiceCost`` and ``CrossEntropyLossCost``,
 but two of them compute a different formula than the K-Net release, so the
