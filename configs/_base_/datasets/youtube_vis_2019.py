@@ -56,7 +56,9 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
-    sampler=dict(type='TrackImgSampler'),
+    # One whole video per sample (video-level sampling, as mmdet's
+    # Mask2Former-VIS): YouTubeVISMetric needs every frame of a video.
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

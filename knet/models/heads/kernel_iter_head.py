@@ -19,8 +19,9 @@ from torch import Tensor
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures.mask import mask2bbox
 from ..layers.kernel_targets import KernelTargets
-from ..layers.panoptic_merge import (PanopticOutput, merge_joint,
-                                     merge_thing_first)
+from ..layers.panoptic_merge import (PanopticOutput, argmax_contenders,
+                                     merge_joint, merge_thing_first,
+                                     window_bounds)
 
 __all__ = ['KernelIterHead']
 
@@ -57,7 +58,10 @@ class KernelIterHead(BaseModule):
             and upsample the segment map, faster), ``thing_candidates``
             ('topk': the ``max_per_img`` best (kernel, thing class) pairs,
             Video K-Net; 'per_kernel': each thing kernel with its best thing
-            class, the K-Net image release).
+            class, the K-Net image release), ``prune_candidates`` (True:
+            with the joint merge, resize only the candidates that can win a
+            pixel (exact, see :func:`argmax_contenders`); False: resize all,
+            the release's brute force; both give identical results).
     """
 
     def __init__(self,
@@ -99,7 +103,8 @@ class KernelIterHead(BaseModule):
             uncovered='best_kept',
             fill_label=0,
             merge_resolution='image',
-            thing_candidates='topk')
+            thing_candidates='topk',
+            prune_candidates=True)
         if test_cfg:
             test_cfg = dict(test_cfg)
             merge = dict(self.test_cfg['merge_stuff_thing'])
@@ -117,6 +122,16 @@ class KernelIterHead(BaseModule):
             if not isinstance(assigner, (list, tuple)):
                 assigner = [assigner for _ in range(num_stages)]
             self.assigners = [TASK_UTILS.build(a) for a in assigner]
+
+    def init_weights(self) -> None:
+        """Initialise every stage (xavier, focal class prior) as the release.
+
+        MMEngine's ``BaseModule.init_weights`` does not descend into a plain
+        ``nn.ModuleList``, so without this the stages kept PyTorch defaults.
+        """
+        super().init_weights()
+        for head in self.mask_head:
+            head.init_weights()
 
     # ------------------------------------------------------------------ #
     def forward(self,
@@ -270,13 +285,39 @@ class KernelIterHead(BaseModule):
         cw = int(round(w * mw / pad_w))
         return mask_logits.sigmoid()[:, :ch, :cw]
 
+    def _contenders(self, logits: Tensor, scores: Tensor,
+                    low_res_logits: Optional[Tensor]) -> Tensor:
+        """Indices of the candidates that can win a pixel of the joint merge
+        at any resolution the masks are resized to (exact pruning).
+
+        Args:
+            logits: [M, h, w] candidate mask logits (merge input).
+            scores: [M] candidate scores.
+            low_res_logits: [M, h', w'] logits that ``logits`` were
+                bilinearly upsampled from (bounds are cheaper there), or
+                None (bounds from ``logits`` in cells of 4 x 4 pixels).
+        """
+        if low_res_logits is not None:
+            lower, upper = window_bounds(low_res_logits, window=5)
+        else:
+            lower, upper = window_bounds(logits, window=5, cell=4)
+        w = scores.float().view(-1, 1, 1)
+        keep = argmax_contenders(w * lower.sigmoid(), w * upper.sigmoid(),
+                                 atol=0.0)
+        return keep.nonzero(as_tuple=False).squeeze(1)
+
     def panoptic_single(self, cls_score: Tensor, mask_logits: Tensor,
-                        img_meta: dict) -> PanopticOutput:
+                        img_meta: dict,
+                        low_res_logits: Optional[Tensor] = None
+                        ) -> PanopticOutput:
         """Panoptic merge of one image.
 
         Args:
             cls_score: [N, num_classes] sigmoid scores.
             mask_logits: [N, h, w] (scaled) mask logits of the last stage.
+            low_res_logits: [N, h', w'] the logits ``mask_logits`` were
+                bilinearly upsampled from (optional; only used to bound the
+                candidates' values cheaply for the exact pruning).
 
         Returns:
             :class:`PanopticOutput` at ``ori_shape`` with ``kernel_inds``.
@@ -298,16 +339,26 @@ class KernelIterHead(BaseModule):
         kernel_inds = torch.cat([thing_kernels, stuff_inds + p])
 
         image_res = cfg['merge_resolution'] == 'image'
+        cand_scores = torch.cat([thing_scores, stuff_scores])
+        cand_labels = torch.cat([thing_labels, stuff_labels])
+        # candidates whose masks are resized (all, or the exact contenders)
+        sub = None
+        if cfg['merge_joint'] and cfg.get('prune_candidates', True):
+            sub = self._contenders(
+                mask_logits[kernel_inds], cand_scores,
+                None if low_res_logits is None else
+                low_res_logits[kernel_inds])
+        sub_kernels = kernel_inds if sub is None else kernel_inds[sub]
         if image_res:
-            masks = self.rescale_masks(mask_logits[kernel_inds], img_meta)
+            masks = self.rescale_masks(mask_logits[sub_kernels], img_meta)
         else:
-            masks = self._crop_masks(mask_logits[kernel_inds], img_meta)
+            masks = self._crop_masks(mask_logits[sub_kernels], img_meta)
         nt = thing_kernels.numel()
         if cfg['merge_joint']:
             result = merge_joint(
                 masks,
-                torch.cat([thing_scores, stuff_scores]),
-                torch.cat([thing_labels, stuff_labels]),
+                cand_scores if sub is None else cand_scores[sub],
+                cand_labels if sub is None else cand_labels[sub],
                 t,
                 overlap_thr=merge_cfg['overlap_thr'],
                 instance_score_thr=merge_cfg['instance_score_thr'],
@@ -323,6 +374,8 @@ class KernelIterHead(BaseModule):
                 instance_score_thr=merge_cfg['instance_score_thr'],
                 uncovered=cfg['uncovered'],
                 fill_label=cfg['fill_label'])
+            if sub is not None:
+                result.cand_inds = sub[result.cand_inds]
         if not image_res:
             size = tuple(img_meta['ori_shape'][:2])
             result.seg_ids = F.interpolate(
@@ -347,8 +400,13 @@ class KernelIterHead(BaseModule):
         """Panoptic results of a batch from the last stage's output."""
         scores = stage_output['cls_score'].sigmoid()
         masks = stage_output['scaled_mask_preds']
+        low = stage_output.get('mask_preds')
+        if low is not None and (low.shape[-1] >= masks.shape[-1]
+                                or low.shape[:2] != masks.shape[:2]):
+            low = None  # not an upsampling source of the merged logits
         return [
-            self.panoptic_single(scores[i], masks[i], meta)
+            self.panoptic_single(scores[i], masks[i], meta,
+                                 None if low is None else low[i])
             for i, meta in enumerate(batch_img_metas)
         ]
 
