@@ -4,10 +4,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.parity_cases import PARITY_DIR
+
 from tools.model_converters.knet_to_mmdet3 import (convert_key,
                                                    convert_state_dict, main)
 
-KEYS = Path('/work/shared/parity')
+KEYS = PARITY_DIR
 
 
 def _keys(name):

@@ -1,5 +1,5 @@
 """The shipped Video K-Net VPS configs build, and the release's KITTI-STEP /
-VIPSeg R50 checkpoints (key lists in /work/shared/parity) fit them exactly
+VIPSeg R50 checkpoints (key lists in shared/parity) fit them exactly
 after conversion (strict loading)."""
 import importlib.util
 from pathlib import Path
@@ -15,9 +15,11 @@ from mmdet.registry import MODELS  # noqa: E402
 
 from knet.utils.setup_env import register_all_modules  # noqa: E402
 
+from tests.parity_cases import PARITY_DIR  # noqa: E402
+
 register_all_modules(init_default_scope=True)
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = Path('/work/shared/parity')
+KEYS = PARITY_DIR
 VPS = sorted((ROOT / 'configs' / 'video_knet_vps').glob('*.py'))
 
 

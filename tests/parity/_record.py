@@ -1,20 +1,14 @@
-"""Access to the public parity record of the original Video K-Net."""
-import functools
-from pathlib import Path
+"""Access to the parity record selected by tests/parity/conftest.py."""
+from tests.parity_cases import load_case
 
-import pytest
-import torch
-
-RECORD = Path('/work/shared/parity/tiny_kitti_public.pt')
+_CURRENT = {'case': None}
 
 
-@functools.lru_cache(maxsize=1)
-def _load():
-    return torch.load(RECORD, weights_only=True)
+def select(case_id: str) -> None:
+    """Make ``load_record`` return this case (set per parametrized case)."""
+    _CURRENT['case'] = case_id
 
 
 def load_record() -> dict:
-    """The parity blob (skips the test when the file is not available)."""
-    if not RECORD.is_file():
-        pytest.skip(f'parity record not found: {RECORD}')
-    return _load()
+    """The current parity blob (skips the test when no case is available)."""
+    return load_case(_CURRENT['case'])

@@ -1,6 +1,6 @@
 """The tiny KITTI-STEP Video K-Net against the original release's record.
 
-The public record (/work/shared/parity/README.md) holds the original's
+The public record (shared/parity/README.md beside the repository) holds the original's
 weights, a 3-frame clip with every intermediate output of its online
 inference, and one training step. The model is built from
 ``tests/data/video_knet_kitti_tiny.py`` (which inherits the real KITTI-STEP
@@ -55,7 +55,7 @@ def _converter():
 
 
 @pytest.fixture(scope='module')
-def model():
+def model(parity_case):
     rec = load_record()
     torch.manual_seed(0)
     model = init_model(CFG)

@@ -1,18 +1,12 @@
 """Fixtures of the image-model parity tests (public case of the original)."""
-from pathlib import Path
-
 import pytest
-import torch
 
-BLOB = Path('/work/shared/parity/tiny_kitti_public.pt')
+from tests.parity_cases import case_ids, load_case
 
-
-@pytest.fixture(scope='session')
-def parity_blob():
-    """The recorded parity case, loaded once (skip when absent)."""
-    if not BLOB.is_file():
-        pytest.skip(f'parity case not found: {BLOB}')
-    return torch.load(BLOB, weights_only=True)
+@pytest.fixture(scope='session', params=case_ids())
+def parity_blob(request):
+    """A recorded parity case (every one found), loaded once."""
+    return load_case(request.param)
 
 
 @pytest.fixture(scope='session')

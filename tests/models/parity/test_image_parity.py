@@ -347,7 +347,7 @@ def test_train_gradients(tiny_knet, train_run, parity_blob):
     assert checked > 200
 
 
-def test_report_max_diffs(capsys):
+def test_report_max_diffs(parity_blob, capsys):
     """Print the measured max abs (losses: relative) differences that are
     not exactly zero (run with -s to see them)."""
     assert MAX_DIFF, 'no parity point was compared'
