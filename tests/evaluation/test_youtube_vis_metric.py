@@ -51,3 +51,24 @@ def test_ap_under_numpy2(shift, ap, ap75):
     assert res['youtube_vis/segm_mAP_50'] == pytest.approx(1.0)
     assert res['youtube_vis/segm_mAP_75'] == pytest.approx(ap75)
     assert 'float' not in np.__dict__  # the alias does not leak
+
+
+def test_metric_writes_submission_folder_and_evaluates_twice(tmp_path):
+    """outfile_prefix is a folder (results.json + submission_file.zip, also
+    when AP is computed), and a second evaluate() works (mmdet 3.3 leaves
+    gathered meta information behind that broke the next run)."""
+    import json
+    import zipfile
+
+    metric = KNetYouTubeVISMetric(outfile_prefix=str(tmp_path / 'sub'))
+    metric.dataset_meta = dict(classes=('a', ))
+    aps = []
+    for _ in range(2):
+        metric.process({}, [_video(0).to_dict()])
+        aps.append(metric.evaluate(1)['youtube_vis/segm_mAP'])
+    assert aps == [pytest.approx(1.0), pytest.approx(1.0)]
+    results = json.loads((tmp_path / 'sub' / 'results.json').read_text())
+    with zipfile.ZipFile(tmp_path / 'sub' / 'submission_file.zip') as z:
+        assert z.namelist() == ['results.json']
+        assert json.loads(z.read('results.json')) == results
+    assert len(results) == 1 and len(results[0]['segmentations']) == 2

@@ -16,7 +16,7 @@ import numpy as np
 
 from knet.formats.io import atomic_write_bytes
 
-__all__ = ['YouTubeVISWriter', 'encode_rle']
+__all__ = ['YouTubeVISWriter', 'encode_rle', 'write_youtube_vis_results']
 
 
 def encode_rle(mask: np.ndarray) -> dict:
@@ -50,11 +50,19 @@ class YouTubeVISWriter:
 
     def close(self) -> Path:
         """Write results.json and submission_file.zip; return the zip path."""
-        data = json.dumps(self.results).encode()
-        atomic_write_bytes(self.out_dir / 'results.json', data)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:
-            z.writestr('results.json', data)
-        path = self.out_dir / 'submission_file.zip'
-        atomic_write_bytes(path, buf.getvalue())
-        return path
+        return write_youtube_vis_results(self.results, self.out_dir)
+
+
+def write_youtube_vis_results(results: List[dict],
+                              out_dir: Union[str, Path]) -> Path:
+    """Write ``results`` (official entries) as ``out_dir/results.json`` and
+    ``out_dir/submission_file.zip``, atomically; return the zip path."""
+    out_dir = Path(out_dir)
+    data = json.dumps(results).encode()
+    atomic_write_bytes(out_dir / 'results.json', data)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr('results.json', data)
+    path = out_dir / 'submission_file.zip'
+    atomic_write_bytes(path, buf.getvalue())
+    return path
