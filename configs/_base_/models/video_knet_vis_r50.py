@@ -1,0 +1,156 @@
+# Video K-Net for video instance segmentation, ResNet-50 + FPN (release
+# configs/video_knet_vis/_base_/models/knet_track_r50.py, model KNetTrack):
+# the image K-Net (100 kernels, 3 stages, 40 classes) on every frame, then
+# the clip head `tracker` (3 stages: 2 clip stages that classify the
+# frame-averaged kernels, 1 per-frame stage for the masks), tube-level
+# Hungarian matching (focal 2 / dice 4 / mask 1). Test: top 10 (kernel,
+# class) pairs per video; long videos in windows of `window_size` frames.
+num_stages = 3
+num_proposals = 100
+conv_kernel_size = 1
+num_classes = 40
+channels = 256
+
+assigner = dict(
+    type='HungarianAssigner',
+    match_costs=[
+        dict(type='KNetFocalLossCost', weight=2.0),
+        dict(type='KNetMaskCost', weight=1.0, pred_act=True),
+        dict(type='KNetDiceCost', weight=4.0, pred_act=True)
+    ])
+
+stage = dict(
+    type='KernelUpdateHead',
+    num_classes=num_classes,
+    num_thing_classes=num_classes,
+    num_stuff_classes=0,
+    num_ffn_fcs=2,
+    num_heads=8,
+    num_cls_fcs=1,
+    num_mask_fcs=1,
+    feedforward_channels=2048,
+    in_channels=channels,
+    out_channels=channels,
+    dropout=0.0,
+    mask_thr=0.5,
+    conv_kernel_size=conv_kernel_size,
+    mask_upsample_stride=2,
+    ffn_act_cfg=dict(type='ReLU', inplace=True),
+    with_ffn=True,
+    feat_transform_cfg=dict(conv_cfg=dict(type='Conv2d'), act_cfg=None),
+    kernel_updator_cfg=dict(
+        type='KernelUpdator',
+        in_channels=channels,
+        feat_channels=channels,
+        out_channels=channels,
+        input_feat_shape=3,
+        act_cfg=dict(type='ReLU', inplace=True),
+        norm_cfg=dict(type='LN')),
+    loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+    loss_dice=dict(type='DiceLoss', loss_weight=4.0),
+    loss_cls=dict(
+        type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+        loss_weight=2.0))
+
+model = dict(
+    type='VideoKNetVIS',
+    data_preprocessor=dict(
+        type='TrackDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_size_divisor=32,
+        pad_mask=True),
+    num_thing_classes=num_classes,
+    num_stuff_classes=0,
+    mask_assign_stride=4,  # the release's VIS default
+    ignore_index=255,
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
+        style='pytorch',
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    neck=[
+        dict(
+            type='FPN',
+            in_channels=[256, 512, 1024, 2048],
+            out_channels=channels,
+            start_level=0,
+            add_extra_convs='on_input',
+            num_outs=4),
+        dict(
+            type='SemanticFPNWrapper',
+            in_channels=channels,
+            feat_channels=channels,
+            out_channels=channels,
+            start_level=0,
+            end_level=3,
+            upsample_times=2,
+            positional_encoding=dict(
+                type='SinePositionalEncoding', num_feats=channels // 2,
+                normalize=True),
+            cat_coors=False,
+            cat_coors_level=3,
+            fuse_by_cat=False,
+            return_list=False,
+            num_aux_convs=1,
+            norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+    ],
+    rpn_head=dict(
+        type='ConvKernelHead',
+        num_proposals=num_proposals,
+        in_channels=channels,
+        out_channels=channels,
+        num_thing_classes=num_classes,
+        num_stuff_classes=0,
+        num_classes=num_classes,
+        conv_kernel_size=conv_kernel_size,
+        feat_downsample_stride=2,
+        num_loc_convs=1,
+        num_seg_convs=1,
+        conv_normal_init=True,
+        use_binary=True,
+        proposal_feats_with_obj=True,
+        kernel_init_std=1,
+        cat_stuff_mask=False,
+        loss_rank=None,
+        loss_seg=dict(
+            type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+            loss_weight=1.0),
+        loss_mask=dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+        loss_dice=dict(type='DiceLoss', loss_weight=4.0),
+        assigner=assigner),
+    roi_head=dict(
+        type='KernelIterHead',
+        num_stages=num_stages,
+        stage_loss_weights=[1] * num_stages,
+        num_proposals=num_proposals,
+        num_thing_classes=num_classes,
+        num_stuff_classes=0,
+        do_panoptic=False,
+        mask_head=[stage for _ in range(num_stages)],
+        assigner=assigner,
+        test_cfg=dict(max_per_img=10, mask_thr=0.5)),
+    tracker=dict(
+        type='ClipKernelHead',
+        num_stages=3,
+        num_clip_stages=2,
+        stage_loss_weights=(1., 1., 1.),
+        num_proposals=num_proposals,
+        num_classes=num_classes,
+        mask_head=dict(stage, type='ClipKernelUpdateHead'),
+        fusion='mean',
+        assigner=assigner,
+        test_cfg=dict(max_per_video=10, mask_thr=0.5)),
+    # inference windows: 0 = the whole video as one clip (the release)
+    window_size=36,
+    window_overlap=6,
+    assoc_kernel_weight=1.0,
+    assoc_mask_weight=1.0,
+    num_candidates=30)
