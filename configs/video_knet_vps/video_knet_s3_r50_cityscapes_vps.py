@@ -54,5 +54,9 @@ param_scheduler = [
 find_unused_parameters = True
 
 # VPQ over k = 0, 5, 10, 15 (windows of 1-4 annotated frames)
-val_evaluator = dict(type='VPSMetric', dataset_type='cityscapes-vps')
+# The metric reads each frame's segments_info from the panoptic GT JSON.
+val_evaluator = dict(
+    type='VPSMetric',
+    dataset_type='cityscapes-vps',
+    ann_file='data/cityscapes_vps/panoptic_gt_val_city_vps.json')
 test_evaluator = val_evaluator
