@@ -5,10 +5,4 @@ _base_ = [
     '../_base_/datasets/coco_panoptic.py',
     '../_base_/schedules/schedule_3x.py', '../_base_/default_runtime.py'
 ]
-# mmdet's PQ metric (needs the panopticapi package at evaluation time)
-val_evaluator = dict(
-    type='CocoPanopticMetric',
-    ann_file='data/coco/annotations/panoptic_val2017.json',
-    seg_prefix='data/coco/annotations/panoptic_val2017/',
-    backend_args=None)
-test_evaluator = val_evaluator
+# PQ: KNetCocoPanopticMetric of the dataset base (panopticapi semantics).

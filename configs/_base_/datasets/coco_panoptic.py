@@ -3,9 +3,9 @@
 # then stuff (53): the model label space of CONTRACTS.md. Release settings
 # (ms-3x): short side in [640, 800] with long side <= 1333, flip p = 0.5,
 # 2 images per GPU (the release repeated the train set x3).
-# Labels are loaded by knet's LoadCocoPanopticAnnotations (mmdet's loader and
-# CocoPanopticMetric need the git-only panopticapi package); the evaluator is
-# left to the model configs.
+# Labels are loaded by knet's LoadCocoPanopticAnnotations and PQ is computed by
+# knet's KNetCocoPanopticMetric (mmdet's loader and CocoPanopticMetric need the
+# git-only panopticapi package; the metric has the same arguments and keys).
 dataset_type = 'CocoPanopticDataset'
 data_root = 'data/coco/'
 backend_args = None
@@ -56,3 +56,9 @@ val_dataloader = dict(
         pipeline=test_pipeline,
         backend_args=backend_args))
 test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='KNetCocoPanopticMetric',
+    ann_file=data_root + 'annotations/panoptic_val2017.json',
+    seg_prefix=data_root + 'panoptic_val2017/',
+    backend_args=backend_args)
+test_evaluator = val_evaluator
