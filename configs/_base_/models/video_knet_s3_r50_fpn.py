@@ -21,13 +21,17 @@ kernel_assigner = dict(
 
 model = dict(
     type='VideoKNet',
+    # mmdet's TrackDataPreprocessor + gt_sem_seg padding with 255 (mmdet
+    # 3.3 leaves the semantic maps of a batch at their own sizes)
     data_preprocessor=dict(
-        type='TrackDataPreprocessor',
+        type='VideoDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True,  # images are loaded as BGR by LoadImageFromFile
         pad_size_divisor=32,
-        pad_mask=True),
+        pad_mask=True,
+        pad_seg=True,
+        seg_pad_value=255),
     num_thing_classes=num_thing_classes,
     num_stuff_classes=num_stuff_classes,
     mask_assign_stride=2,  # GT at stride 2 in the video configs
