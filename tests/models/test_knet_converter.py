@@ -103,3 +103,25 @@ def test_cli(tmp_path, capsys):
     assert main([str(bad), str(dst)]) == 1
     err = capsys.readouterr().err
     assert 'bad.pth' in err and 'Traceback' not in err
+
+
+def test_deformable_fpn_encoder_keys_land_in_the_deformable_config():
+    """The release's MSDeformAttn pixel decoder keys (mmdet 2 transformer
+    names) map onto the deformable-FPN config's neck.0 parameters."""
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    import knet.models  # noqa: F401
+    cfg = Config.fromfile(
+        'configs/knet/knet_s3_r50_deformable-fpn_1x_coco-panoptic.py')
+    ours = MODELS.build(cfg.model).state_dict()
+    for old in ('neck.encoder.layers.5.attentions.0.sampling_offsets.weight',
+                'neck.encoder.layers.0.attentions.0.attention_weights.bias',
+                'neck.encoder.layers.2.ffns.0.layers.0.0.weight',
+                'neck.encoder.layers.2.ffns.0.layers.1.bias',
+                'neck.encoder.layers.1.norms.1.weight',
+                'neck.input_convs.0.conv.weight',
+                'rpn_head.localization_fpn.conv_pred.conv.weight'):
+        assert convert_key(old) in ours, old

@@ -9,6 +9,8 @@ Key mapping (first matching rule wins; the groups are kept):
 =====================================  ===============================  ================================================
 original key                            new key                          why
 =====================================  ===============================  ================================================
+``neck.encoder.layers.i.attentions.0``  ``neck.0.encoder.layers.i.``     deformable-FPN variant: mmdet 3 names the
+``neck.encoder.layers.i.ffns.0``        ``self_attn`` / ``ffn``          encoder layer's attention and FFN differently
 ``neck.*``                              ``neck.0.*``                     the neck is the list [FPN, SemanticFPNWrapper]
                                                                          (an mmengine Sequential); the FPN is item 0
 ``rpn_head.localization_fpn.*``         ``neck.1.*``                     the semantic FPN wrapper was built inside the
@@ -43,6 +45,12 @@ import torch
 __all__ = ['KEY_RULES', 'convert_key', 'convert_state_dict', 'main']
 
 KEY_RULES: List[Tuple[str, str]] = [
+    # deformable-FPN neck (the release's MSDeformAttnPixelDecoder, mmdet 2
+    # transformer names -> mmdet 3 DetrTransformerEncoderLayer names)
+    (r'^neck\.encoder\.layers\.(\d+)\.attentions\.0\.(.+)$',
+     r'neck.0.encoder.layers.\1.self_attn.\2'),
+    (r'^neck\.encoder\.layers\.(\d+)\.ffns\.0\.(.+)$',
+     r'neck.0.encoder.layers.\1.ffn.\2'),
     (r'^neck\.(.+)$', r'neck.0.\1'),
     (r'^rpn_head\.localization_fpn\.(.+)$', r'neck.1.\1'),
     (r'^(backbone|rpn_head|roi_head|track_head|embed_fcs|fc_embed|tracker)'
