@@ -4,21 +4,38 @@
 Usage::
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
-        --shape H W --frames N [--device cpu|cuda] [--repeat R] [--out JSON]
+        --shape H W [--frames N] [--threads T] [--repeat R] [--out JSON]
+    python tools/analysis_tools/benchmark.py CONFIG --data [--workers 2] \
+        [--frames N] [--cfg-options test_dataloader.dataset.data_root=...]
 
-Each frame (random pixels, one sequence) goes through the model's own
+Each frame (random pixels, one online sequence) goes through the model's own
 ``test_step``; forward hooks time the components: ``preprocess`` (data
 preprocessor), ``backbone_fpn`` (backbone + FPN), ``semantic_fpn``,
 ``kernel_head``, ``stage{i}`` (each kernel update stage, links included),
 ``tracking`` (the ``track_head`` / ``tracker`` of video models: module hooks,
-or a timing wrapper around a plain tracker's ``match``) and ``postprocess`` (the rest: panoptic merge, the
-embedding/tracker logic that is not a module, packing). Reports the mean
-over frames and repeats, and the peak resident memory (and CUDA memory).
+or a timing wrapper around a plain tracker's ``match``), ``panoptic_merge``
+(``roi_head.predict_panoptic``), ``semantic_filter`` (Video K-Net's thing
+filter of the tracker boxes) and ``postprocess`` (the rest: mask upsampling
+of the last stage, embeddings, boxes, id maps, packing).
+
+``rest`` = everything after backbone + FPN (total - preprocess -
+backbone_fpn); ``ratio`` = rest / backbone_fpn. Per pass over the sequence
+the per-frame means are taken; with ``--repeat R`` the report gives the
+MEDIAN over the R passes (after ``--warmup`` untimed passes). ``fps`` is
+1000 / total ms. ``peak_rss_mb`` is the process's peak resident memory
+(ru_maxrss, model build included), so runs with different ``--frames``
+show whether memory grows with the sequence length.
+
+``--data`` measures the config's test data pipeline instead: the
+``test_dataloader`` with ``--workers`` worker processes is iterated for
+``--frames`` samples and the delivered frames/s are reported (compare with
+the model's fps from a normal run).
 """
 import argparse
 import json
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -120,6 +137,65 @@ def _make_batch(frame: torch.Tensor, index: int, video: bool) -> dict:
     return dict(inputs=[frame[None]], data_samples=[track])
 
 
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _with_ratio(stats: dict) -> dict:
+    """Add ``ratio`` (rest / backbone_fpn) and ``fps`` (1000 / total)."""
+    bf = stats.get('backbone_fpn', 0.0)
+    stats['ratio'] = stats['rest'] / bf if bf > 0 else float('nan')
+    stats['fps'] = 1e3 / stats['total'] if stats['total'] > 0 else 0.0
+    return stats
+
+
+def _mean(recs: List[dict]) -> dict:
+    keys = sorted({k for rec in recs for k in rec})
+    return {
+        k: sum(rec.get(k, 0.0) for rec in recs) / max(1, len(recs))
+        for k in keys
+    }
+
+
+def run_data_benchmark(config: str,
+                       frames: int,
+                       workers: int = 2,
+                       cfg_options: Optional[dict] = None) -> dict:
+    """Frames/s that the config's ``test_dataloader`` delivers with
+    ``workers`` worker processes (the first sample, which pays for the
+    worker start-up, is not timed)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from knet.utils.setup_env import register_all_modules
+
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    loader_cfg = cfg.test_dataloader
+    loader_cfg.num_workers = workers
+    loader_cfg.persistent_workers = workers > 0
+    loader = Runner.build_dataloader(loader_cfg)
+    count, start = 0, None
+    for i, batch in enumerate(loader):
+        if i == 0:
+            start = time.perf_counter()
+            continue
+        samples = batch['data_samples']
+        count += sum(
+            len(getattr(s, 'video_data_samples', [s])) for s in samples)
+        if count >= frames:
+            break
+    elapsed = time.perf_counter() - start if start is not None else 0.0
+    if count == 0:
+        raise ValueError('the test dataloader gave fewer than 2 batches')
+    return dict(
+        config=config, workers=workers, frames=count, seconds=elapsed,
+        data_fps=count / elapsed if elapsed > 0 else float('inf'),
+        threads=torch.get_num_threads())
+
+
 def run_benchmark(config: str,
                   checkpoint: Optional[str],
                   shape: Sequence[int],
@@ -160,40 +236,61 @@ def run_benchmark(config: str,
             and callable(getattr(tracker, 'match', None)):
         timer.wrap('tracking', tracker, 'match')
         names.add('tracking')
+    roi = getattr(model, 'roi_head', None)
+    if roi is not None and callable(getattr(roi, 'predict_panoptic', None)):
+        timer.wrap('panoptic_merge', roi, 'predict_panoptic')
+        names.add('panoptic_merge')
+    if callable(getattr(model, '_semantic_thing_mask', None)):
+        timer.wrap('semantic_filter', model, '_semantic_thing_mask')
+        names.add('semantic_filter')
     gen = torch.Generator().manual_seed(seed)
     h, w = shape
+    # a few distinct frames cycled over the sequence: the input memory does
+    # not grow with --frames, so peak RSS reflects the model alone
     clip = [
         torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=gen)
-        for _ in range(frames)
+        for _ in range(min(frames, 4))
     ]
     if dev.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(dev)
 
-    per_frame = []
+    per_frame, per_pass = [], []
+    rss_after_first = None
     with torch.no_grad():
         for r in range(warmup + repeat):
             for reset in ('reset_video_state', 'reset', 'init_memory'):
                 fn = getattr(model, reset, None)
                 if callable(fn):
                     fn()
-            for t, frame in enumerate(clip):
+            pass_recs = []
+            for t in range(frames):
+                frame = clip[t % len(clip)]
                 timer.reset()
                 _sync(dev)
                 start = time.perf_counter()
                 model.test_step(_make_batch(frame, t, video))
                 _sync(dev)
                 total = time.perf_counter() - start
+                if rss_after_first is None:
+                    rss_after_first = _peak_rss_mb()
                 if r < warmup:
                     continue
                 rec = {k: timer.times.get(k, 0.0) * 1e3 for k in names}
                 rec['postprocess'] = max(0.0, total * 1e3 - sum(rec.values()))
                 rec['total'] = total * 1e3
-                per_frame.append(rec)
-    keys = sorted({k for rec in per_frame for k in rec})
-    mean = {
-        k: sum(rec.get(k, 0.0) for rec in per_frame) / max(1, len(per_frame))
-        for k in keys
+                rec['rest'] = total * 1e3 - rec.get(
+                    'preprocess', 0.0) - rec.get('backbone_fpn', 0.0)
+                pass_recs.append(rec)
+            if pass_recs:
+                per_frame.extend(pass_recs)
+                per_pass.append(_with_ratio(_mean(pass_recs)))
+    keys = sorted({k for rec in per_pass for k in rec})
+    mean = _mean(per_frame)
+    median = {
+        k: statistics.median(p.get(k, 0.0) for p in per_pass) for k in keys
     }
+    mean = _with_ratio(mean)  # ratio / fps of the mean frame
+    # median keys are medians over the passes, ratio and fps included
     result = dict(
         config=config,
         checkpoint=checkpoint,
@@ -204,12 +301,32 @@ def run_benchmark(config: str,
         video_model=video,
         threads=torch.get_num_threads(),
         mean_ms=mean,
-        per_frame_ms=per_frame,
-        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss /
-        1024.0)
+        median_ms=median,
+        per_pass_ms=per_pass,
+        per_frame_ms=per_frame if len(per_frame) <= 2000 else [],
+        peak_rss_after_first_frame_mb=rss_after_first,
+        peak_rss_mb=_peak_rss_mb())
     if dev.type == 'cuda':
         result['peak_cuda_mb'] = torch.cuda.max_memory_allocated(dev) / 2**20
     return result
+
+
+def _print_table(result: dict) -> None:
+    med = result['median_ms']
+    order = ['preprocess', 'backbone_fpn', 'semantic_fpn', 'kernel_head']
+    order += sorted(k for k in med if k.startswith('stage'))
+    order += ['panoptic_merge', 'semantic_filter', 'tracking', 'postprocess']
+    label = 'median' if result['repeat'] > 1 else 'mean'
+    print(f'per frame ({label} of {result["repeat"]} pass(es) x '
+          f'{result["frames"]} frames, {result["threads"]} threads)')
+    for k in order:
+        if k in med:
+            print(f'{k:>16s}: {med[k]:9.2f} ms')
+    print(f'{"rest":>16s}: {med["rest"]:9.2f} ms  (all after backbone+FPN)')
+    print(f'{"total":>16s}: {med["total"]:9.2f} ms')
+    print(f'{"ratio":>16s}: {med["ratio"]:9.3f}  (rest / backbone_fpn)')
+    print(f'{"fps":>16s}: {med["fps"]:9.3f}')
+    print(f'{"peak RSS":>16s}: {result["peak_rss_mb"]:9.1f} MiB')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -220,7 +337,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('config', help='model config file')
     parser.add_argument('--checkpoint', help='optional checkpoint')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        required=True, help='frame size')
+                        default=(384, 1248),
+                        help='frame size (default: 384 1248)')
     parser.add_argument('--frames', type=int, default=5,
                         help='frames of the synthetic sequence')
     parser.add_argument('--device', default='cpu', help='cpu or cuda[:i]')
@@ -228,6 +346,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help='timed passes over the sequence')
     parser.add_argument('--warmup', type=int, default=1,
                         help='untimed passes first')
+    parser.add_argument('--threads', type=int,
+                        help='torch intra-op threads (default: torch\'s)')
+    parser.add_argument('--data', action='store_true',
+                        help='time the test data pipeline instead of the '
+                        'model (frames/s delivered)')
+    parser.add_argument('--workers', type=int, default=2,
+                        help='dataloader workers of --data')
     parser.add_argument('--out', help='write the result as JSON here')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -250,17 +375,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print('error: --shape, --frames and --repeat must be positive',
               file=sys.stderr)
         return 1
+    if args.threads is not None:
+        if args.threads <= 0:
+            print('error: --threads must be positive', file=sys.stderr)
+            return 1
+        torch.set_num_threads(args.threads)
     try:
-        result = run_benchmark(args.config, args.checkpoint, args.shape,
-                               args.frames, args.device, args.repeat,
-                               args.warmup, cfg_options=args.cfg_options)
+        if args.data:
+            result = run_data_benchmark(args.config, args.frames,
+                                        args.workers, args.cfg_options)
+        else:
+            result = run_benchmark(args.config, args.checkpoint, args.shape,
+                                   args.frames, args.device, args.repeat,
+                                   args.warmup,
+                                   cfg_options=args.cfg_options)
     except Exception as exc:  # report, no traceback
         print(f'error: {args.config}: {type(exc).__name__}: {exc}',
               file=sys.stderr)
         return 1
-    for k, v in result['mean_ms'].items():
-        print(f'{k:>14s}: {v:9.2f} ms')
-    print(f'{"peak RSS":>14s}: {result["peak_rss_mb"]:9.1f} MiB')
+    if args.data:
+        print(f'data pipeline ({result["workers"]} workers): '
+              f'{result["data_fps"]:.2f} frames/s over {result["frames"]} '
+              'frames')
+    else:
+        _print_table(result)
     if args.out:
         out_dir = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)

@@ -50,8 +50,9 @@ from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
 from ...engine.syncbn import sync_bn_fallback
 from ..layers.kernel_targets import prepare_kernel_targets
+from ..layers.panoptic_merge import argmax_contenders, window_bounds
 from .knet import KNet
-from .video_knet_utils import (gt_match_indices, masks_to_boxes,
+from .video_knet_utils import (boxes_from_label_map, gt_match_indices,
                                paint_track_ids, segment_track_ids)
 
 __all__ = ['VideoKNet']
@@ -222,9 +223,21 @@ class VideoKNet(KNet):
     # ----------------------------------------------------------- inference
     def _semantic_thing_mask(self, seg_preds: Tensor, meta: dict) -> Tensor:
         """[H, W] bool at ori_shape: the kernel head's semantic argmax is a
-        thing class."""
+        thing class.
+
+        Only the classes that can be the argmax at some pixel are resized
+        (exact pruning, :func:`~knet.models.layers.argmax_contenders`); when
+        they are all things or all stuff no resize is needed at all."""
         ori = tuple(meta['ori_shape'][:2])
-        logits = seg_preds[None]
+        t = self.num_thing_classes
+        lower, upper = window_bounds(seg_preds, window=5)
+        cls = argmax_contenders(lower, upper).nonzero(as_tuple=False)[:, 0]
+        if not bool((cls < t).any()):
+            return torch.zeros(ori, dtype=torch.bool,
+                               device=seg_preds.device)
+        if bool((cls < t).all()):
+            return torch.ones(ori, dtype=torch.bool, device=seg_preds.device)
+        logits = seg_preds[cls][None]
         if self.semantic_filter_align:
             h, w = meta['img_shape'][:2]
             logits = F.interpolate(
@@ -233,7 +246,7 @@ class VideoKNet(KNet):
         if tuple(logits.shape[-2:]) != ori:
             logits = F.interpolate(
                 logits, ori, mode='bilinear', align_corners=False)
-        return logits[0].argmax(0) < self.num_thing_classes
+        return cls[logits[0].max(0).indices] < t  # = argmax(0), faster
 
     def _predict_frame(self, img: Tensor, sample: DetDataSample) -> None:
         meta = sample.metainfo
@@ -258,14 +271,22 @@ class VideoKNet(KNet):
         thing_segs = torch.nonzero(pano.is_thing).flatten()
         seg_ids = thing_segs + 1
         kernel_inds = pano.kernel_inds[thing_segs]
-        masks = pano.seg_ids[None] == seg_ids.view(-1, 1, 1)
+        # thing index map (0 = none, k = k-th thing segment): boxes and
+        # masks come from it, no per-segment soft masks
+        num_things = int(thing_segs.numel())
+        lut = torch.zeros(pano.num_segments + 1, dtype=torch.long,
+                          device=pano.seg_ids.device)
+        lut[seg_ids] = torch.arange(1, num_things + 1, device=lut.device)
+        thing_map = lut[pano.seg_ids]
+        masks = thing_map[None] == torch.arange(
+            1, num_things + 1, device=lut.device).view(-1, 1, 1)
         labels = pano.labels[thing_segs]
         scores = pano.scores[thing_segs]
-        box_masks = masks
-        if self.semantic_filter and masks.shape[0]:
-            box_masks = masks & self._semantic_thing_mask(
-                rpn_out['seg_preds'][0], meta)[None]
-        bboxes = masks_to_boxes(box_masks).to(scores.device)
+        box_map = thing_map
+        if self.semantic_filter and num_things:
+            box_map = thing_map * self._semantic_thing_mask(
+                rpn_out['seg_preds'][0], meta)
+        bboxes = boxes_from_label_map(box_map, num_things).to(scores.device)
         track_ids = torch.zeros_like(labels)
         if thing_segs.numel():
             kernels = last['object_feats_track']

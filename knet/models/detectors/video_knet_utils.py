@@ -3,8 +3,8 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    'masks_to_boxes', 'gt_match_indices', 'paint_track_ids',
-    'segment_track_ids'
+    'masks_to_boxes', 'boxes_from_label_map', 'gt_match_indices',
+    'paint_track_ids', 'segment_track_ids'
 ]
 
 
@@ -17,8 +17,35 @@ def masks_to_boxes(masks: Tensor) -> Tensor:
     if n == 0:
         return masks.new_zeros((0, 4), dtype=torch.float)
     masks = masks > 0
-    cols = masks.any(dim=1)  # [n, W]
-    rows = masks.any(dim=2)  # [n, H]
+    return _boxes_from_projections(masks.any(dim=1), masks.any(dim=2))
+
+
+def boxes_from_label_map(label_map: Tensor, num: int) -> Tensor:
+    """[H, W] integer map (0 = none, k = object k in 1..num) -> [num, 4]
+    boxes, equal to ``masks_to_boxes(label_map == k for k in 1..num)``
+    without materialising the [num, H, W] masks (one pass over the map)."""
+    h, w = label_map.shape
+    if num == 0:
+        return torch.zeros((0, 4), dtype=torch.float,
+                           device=label_map.device)
+    lab = label_map.long().clamp(0, num)
+    dev = lab.device
+    cols = torch.zeros((num + 1) * w, dtype=torch.bool, device=dev)
+    rows = torch.zeros((num + 1) * h, dtype=torch.bool, device=dev)
+    xs = torch.arange(w, device=dev).view(1, w)
+    ys = torch.arange(h, device=dev).view(h, 1)
+    true = torch.ones((), dtype=torch.bool, device=dev)
+    cols.index_put_(((lab * w + xs).flatten(), ), true)
+    rows.index_put_(((lab * h + ys).flatten(), ), true)
+    cols = cols.view(num + 1, w)[1:]
+    rows = rows.view(num + 1, h)[1:]
+    return _boxes_from_projections(cols, rows)
+
+
+def _boxes_from_projections(cols: Tensor, rows: Tensor) -> Tensor:
+    """Inclusive boxes from per-object column [n, W] and row [n, H]
+    occupancy; empty objects get the release's (-1, -1, 10, 10)."""
+    w, h = cols.shape[1], rows.shape[1]
     x1 = cols.int().argmax(dim=1)
     x2 = w - 1 - cols.flip(1).int().argmax(dim=1)
     y1 = rows.int().argmax(dim=1)

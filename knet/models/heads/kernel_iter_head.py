@@ -61,7 +61,10 @@ class KernelIterHead(BaseModule):
             class, the K-Net image release), ``prune_candidates`` (True:
             with the joint merge, resize only the candidates that can win a
             pixel (exact, see :func:`argmax_contenders`); False: resize all,
-            the release's brute force; both give identical results).
+            the release's brute force; both give identical results),
+            ``banded_merge`` (True: with pruning, the per-pixel argmax is
+            computed band by band without the [M, H, W] masks where that is
+            bit-exact, see :meth:`_banded_argmax`).
     """
 
     def __init__(self,
@@ -104,7 +107,8 @@ class KernelIterHead(BaseModule):
             fill_label=0,
             merge_resolution='image',
             thing_candidates='topk',
-            prune_candidates=True)
+            prune_candidates=True,
+            banded_merge=True)
         if test_cfg:
             test_cfg = dict(test_cfg)
             merge = dict(self.test_cfg['merge_stuff_thing'])
@@ -276,6 +280,38 @@ class KernelIterHead(BaseModule):
         return F.interpolate(
             masks, size=ori, mode='bilinear', align_corners=False).squeeze(0)
 
+    def _banded_argmax(self, mask_logits: Tensor, scores: Tensor,
+                       img_meta: dict, band_rows: int = 32
+                       ) -> Optional[Tensor]:
+        """Per-pixel argmax of ``scores x rescale_masks(mask_logits)``
+        computed band by band, without the [M, H, W] masks; bit-identical
+        to the full computation. Only for the chain of one power-of-two
+        upsampling to the padded input, crop, no resize to ``ori_shape``
+        (then the source coordinates of a band with a one-row halo are exact
+        in float); None otherwise."""
+        m, h2, w2 = mask_logits.shape
+        pad_h, pad_w = (int(v) for v in img_meta['batch_input_shape'])
+        h, w = (int(v) for v in img_meta['img_shape'][:2])
+        k = pad_h // h2
+        if (k not in (1, 2, 4, 8) or k * h2 != pad_h or k * w2 != pad_w
+                or tuple(img_meta['ori_shape'][:2]) != (h, w)):
+            return None
+        probs = mask_logits.sigmoid()  # the same tensor-wide op as the
+        weights = scores.view(-1, 1, 1)  # release (one sigmoid call)
+        ids = torch.empty((h, w), dtype=torch.long,
+                          device=mask_logits.device)
+        for y0 in range(0, -(-h // k), band_rows):
+            y1 = min(y0 + band_rows, h2)
+            a, b = max(y0 - 1, 0), min(y1 + 1, h2)
+            up = F.interpolate(
+                probs[None, :, a:b], size=(k * (b - a), pad_w),
+                mode='bilinear', align_corners=False)[0]
+            top, bottom = k * y0, min(k * y1, h)
+            off = k * (y0 - a)
+            ids[top:bottom] = (weights * up[:, off:off + bottom - top, :w]
+                               ).max(0).indices
+        return ids
+
     def _crop_masks(self, mask_logits: Tensor, img_meta: dict) -> Tensor:
         """Sigmoid masks at mask resolution, cropped to the image area."""
         pad_h, pad_w = img_meta['batch_input_shape']
@@ -286,7 +322,8 @@ class KernelIterHead(BaseModule):
         return mask_logits.sigmoid()[:, :ch, :cw]
 
     def _contenders(self, logits: Tensor, scores: Tensor,
-                    low_res_logits: Optional[Tensor]) -> Tensor:
+                    low_res_logits: Optional[Tensor],
+                    kernel_inds: Optional[Tensor] = None) -> Tensor:
         """Indices of the candidates that can win a pixel of the joint merge
         at any resolution the masks are resized to (exact pruning).
 
@@ -296,15 +333,31 @@ class KernelIterHead(BaseModule):
             low_res_logits: [M, h', w'] logits that ``logits`` were
                 bilinearly upsampled from (bounds are cheaper there), or
                 None (bounds from ``logits`` in cells of 4 x 4 pixels).
+            kernel_inds: [M] kernel of each candidate. A candidate whose
+                kernel (hence mask) an earlier candidate with a score at
+                least as high already has never wins a pixel (it loses
+                or ties with a lower index everywhere) and is dropped.
         """
+        keep = torch.ones(scores.shape[0], dtype=torch.bool,
+                          device=scores.device)
+        if kernel_inds is not None and kernel_inds.numel():
+            same = kernel_inds.view(-1, 1) == kernel_inds.view(1, -1)
+            earlier = torch.ones_like(same).tril(-1)
+            at_least = scores.view(1, -1) >= scores.view(-1, 1)
+            keep &= ~(same & earlier & at_least).any(1)
+        idx = keep.nonzero(as_tuple=False).squeeze(1)
+        logits = logits[idx]
+        scores = scores[idx]
+        if low_res_logits is not None:
+            low_res_logits = low_res_logits[idx]
         if low_res_logits is not None:
             lower, upper = window_bounds(low_res_logits, window=5)
         else:
             lower, upper = window_bounds(logits, window=5, cell=4)
         w = scores.float().view(-1, 1, 1)
-        keep = argmax_contenders(w * lower.sigmoid(), w * upper.sigmoid(),
-                                 atol=0.0)
-        return keep.nonzero(as_tuple=False).squeeze(1)
+        win = argmax_contenders(w * lower.sigmoid(), w * upper.sigmoid(),
+                                atol=0.0)
+        return idx[win]
 
     def panoptic_single(self, cls_score: Tensor, mask_logits: Tensor,
                         img_meta: dict,
@@ -347,9 +400,18 @@ class KernelIterHead(BaseModule):
             sub = self._contenders(
                 mask_logits[kernel_inds], cand_scores,
                 None if low_res_logits is None else
-                low_res_logits[kernel_inds])
+                low_res_logits[kernel_inds], kernel_inds)
         sub_kernels = kernel_inds if sub is None else kernel_inds[sub]
-        if image_res:
+        ids = None
+        if image_res and sub is not None and cfg.get('banded_merge', True):
+            sub_logits = mask_logits[sub_kernels]
+            ids = self._banded_argmax(sub_logits, cand_scores[sub],
+                                      img_meta)
+        if ids is not None:
+            # full-resolution masks only for the candidates that win pixels
+            def masks(cands: Tensor) -> Tensor:
+                return self.rescale_masks(sub_logits[cands], img_meta)
+        elif image_res:
             masks = self.rescale_masks(mask_logits[sub_kernels], img_meta)
         else:
             masks = self._crop_masks(mask_logits[sub_kernels], img_meta)
@@ -363,7 +425,10 @@ class KernelIterHead(BaseModule):
                 overlap_thr=merge_cfg['overlap_thr'],
                 instance_score_thr=merge_cfg['instance_score_thr'],
                 uncovered=cfg['uncovered'],
-                fill_label=cfg['fill_label'])
+                fill_label=cfg['fill_label'],
+                ids=ids)
+            if sub is not None:  # subset positions -> candidate indices
+                result.cand_inds = sub[result.cand_inds]
         else:
             result = merge_thing_first(
                 masks[:nt], thing_scores, thing_labels, masks[nt:],
@@ -374,8 +439,6 @@ class KernelIterHead(BaseModule):
                 instance_score_thr=merge_cfg['instance_score_thr'],
                 uncovered=cfg['uncovered'],
                 fill_label=cfg['fill_label'])
-            if sub is not None:
-                result.cand_inds = sub[result.cand_inds]
         if not image_res:
             size = tuple(img_meta['ori_shape'][:2])
             result.seg_ids = F.interpolate(
