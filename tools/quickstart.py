@@ -1,0 +1,480 @@
+#!/usr/bin/env python
+"""`make demo`: the whole system on a fresh machine, CPU only, in minutes.
+
+1. generate a small synthetic KITTI-STEP dataset (textured stuff, moving and
+   occluding things with persistent ids) in the official layout under
+   ``data/quickstart/raw``, convert it with ``scripts/kitti_step_prepare.py``
+   into ``data/quickstart/kitti-step`` (kept and reused by later runs);
+2. train ``configs/quickstart/video_knet_quickstart.py`` on the CPU;
+3. evaluate it on the validation sequences with the project's metrics;
+4. write under ``work_dirs/quickstart/``: the checkpoint, ``metrics.json``
+   (STQ, AQ, SQ, VPQ), ``gt_vs_pred.mp4`` / ``.gif`` (ground truth |
+   prediction, colours stable per track id) and ``curves.png``.
+
+Options shrink the run for a test (``--iters 2 --frames 3 --videos 3``).
+"""
+import argparse
+import importlib
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from knet.utils.cli import UserError, run_cli  # noqa: E402
+
+DEFAULT_CONFIG = osp.join(REPO, 'configs', 'quickstart',
+                          'video_knet_quickstart.py')
+PREPARE = osp.join(REPO, 'scripts', 'kitti_step_prepare.py')
+CURVES_SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'analyze_logs.py')
+#: metric names reported in metrics.json (matched as ``name`` or ``*/name``)
+REPORTED = ('STQ', 'AQ', 'SQ', 'VPQ')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description='Train and evaluate a small Video K-Net on synthetic '
+        'KITTI-STEP data on the CPU; write checkpoint, metrics, video and '
+        'curves.')
+    p.add_argument('--config', default=DEFAULT_CONFIG, help='config file')
+    p.add_argument('--data-root', default=osp.join(REPO, 'data', 'quickstart'),
+                   help='where the synthetic data is made (reused)')
+    p.add_argument('--work-dir',
+                   default=osp.join(REPO, 'work_dirs', 'quickstart'),
+                   help='output folder')
+    p.add_argument('--iters', type=int, default=None,
+                   help='training iterations (default: the config\'s)')
+    p.add_argument('--videos', type=int, default=21,
+                   help='synthetic sequences 0..N-1 (at most 21) in the '
+                   'official split: val 2, 6, 7, 8, 10, 13, 14, 16, 18, the '
+                   'others train (each video draws 3 of the 17 stuff '
+                   'classes: more videos, better class coverage)')
+    p.add_argument('--frames', type=int, default=10,
+                   help='frames per sequence')
+    p.add_argument('--size', type=int, nargs=2, default=(64, 128),
+                   metavar=('H', 'W'), help='frame size')
+    # seed 6: with the default 21 videos x 10 frames, every stuff class of
+    # the val sequences also occurs in a train sequence
+    p.add_argument('--seed', type=int, default=6, help='data and training '
+                   'seed')
+    p.add_argument('--threads', type=int, default=2,
+                   help='torch CPU threads')
+    p.add_argument('--no-gif', action='store_true', help='skip the GIF')
+    p.add_argument('--fps', type=float, default=4.0, help='video frame rate')
+    p.add_argument('--verbose', action='store_true',
+                   help='show the training log instead of progress bars')
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------- pieces --
+def check_pieces(config: str) -> None:
+    """Fail with one clear line when a part of the project is missing."""
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise UserError(f'the quickstart needs {what}')
+
+    need(osp.isfile(config), f'the config {config} (file not found)')
+    need(osp.isfile(PREPARE), f'{PREPARE} (file not found)')
+    try:
+        import knet.datasets.synthetic as synthetic
+        synthetic.make_synthetic
+    except (ImportError, AttributeError) as e:
+        raise UserError('the quickstart needs knet.datasets.synthetic.'
+                        f'make_synthetic ({e})')
+    try:
+        importlib.import_module('mmdet')
+        importlib.import_module('mmengine')
+    except ImportError as e:
+        raise UserError(f'the quickstart needs MMDetection/MMEngine ({e}); '
+                        'run `make setup`')
+
+
+def _check_registered(cfg) -> None:
+    """Model, dataset and metric types of the config must be registered."""
+    from mmdet.registry import DATASETS, METRICS, MODELS
+    wanted = [(MODELS, cfg.model.get('type'), 'model')]
+    for loader in ('train_dataloader', 'val_dataloader'):
+        ds = cfg.get(loader, {}).get('dataset', {})
+        wanted.append((DATASETS, ds.get('type'), 'dataset'))
+    evaluators = cfg.get('val_evaluator', {})
+    for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
+        wanted.append((METRICS, ev.get('type'), 'metric'))
+    for registry, name, kind in wanted:
+        if name is None or not isinstance(name, str):
+            continue
+        if registry.get(name) is None:
+            raise UserError(f'the quickstart needs the {kind} {name!r} '
+                            f'(used by {cfg.filename}), which is not '
+                            'registered: that part of the project is missing')
+
+
+# ------------------------------------------------------------------ data --
+def check_data_root(root: str) -> None:
+    """Refuse a non-empty folder that the quickstart did not make."""
+    if osp.exists(root) and not osp.isfile(osp.join(root, 'quickstart.json')):
+        if not osp.isdir(root) or os.listdir(root):
+            raise UserError(f'{root}: exists and was not made by the '
+                            'quickstart (no quickstart.json); choose another '
+                            '--data-root')
+
+
+def make_data(root: str, videos: int, frames: int, size, seed: int) -> str:
+    """Synthetic raw KITTI-STEP + converted layout; reused when unchanged.
+
+    Built in a temporary sibling folder and renamed into place, so an
+    interrupted run never leaves a half dataset behind.
+    """
+    from knet.datasets.synthetic import make_synthetic
+    stamp = dict(dataset='kitti-step', videos=videos, frames=frames,
+                 size=list(size), seed=seed, version=1)
+    stamp_file = osp.join(root, 'quickstart.json')
+    if osp.isfile(stamp_file):
+        with open(stamp_file) as f:
+            if json.load(f) == stamp:
+                print(f'[1/5] data: reusing {root}')
+                return osp.join(root, 'kitti-step')
+    check_data_root(root)
+    print(f'[1/5] data: {videos} synthetic KITTI-STEP sequences of {frames} '
+          f'frames ({size[0]}x{size[1]}) -> {root}')
+    parent = osp.dirname(osp.abspath(root))
+    os.makedirs(parent, exist_ok=True)
+    tmp = osp.join(parent, f'.{osp.basename(root)}.tmp{os.getpid()}')
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        make_synthetic('kitti-step', osp.join(tmp, 'raw'), videos=videos,
+                       frames=frames, size=tuple(size), seed=seed)
+        proc = subprocess.run(
+            [sys.executable, PREPARE, '--src', osp.join(tmp, 'raw'), '--dst',
+             osp.join(tmp, 'kitti-step'), '--mode', 'copy'],
+            capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+            raise UserError(f'{PREPARE} failed: '
+                            f'{lines[-1] if lines else proc.returncode}')
+        with open(osp.join(tmp, 'quickstart.json'), 'w') as f:
+            json.dump(stamp, f)
+        if osp.exists(root):
+            shutil.rmtree(root)
+        os.replace(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return osp.join(root, 'kitti-step')
+
+
+def warn_unseen_classes(data_root: str) -> None:
+    """Warn when val sequences hold classes that no train sequence has."""
+    import cv2
+    seen = {}
+    for split in ('train', 'val'):
+        folder = osp.join(data_root, 'video_sequence', split)
+        ids = set()
+        for name in sorted(os.listdir(folder)):
+            if name.endswith('_panoptic.png'):
+                bgr = cv2.imread(osp.join(folder, name))
+                # KITTI-STEP panoptic PNG: R = trainId (BGR index 2)
+                ids.update(np.unique(bgr[..., 2]).tolist())
+        seen[split] = ids - {255}
+    unseen = sorted(seen['val'] - seen['train'])
+    if unseen:
+        print(f'warning: val classes {unseen} never occur in train; the '
+              'metrics will suffer (try another --seed or more --videos)',
+              file=sys.stderr)
+
+
+# ---------------------------------------------------------------- config --
+def _set_data_root(node, data_root: str) -> None:
+    """Set every ``data_root`` key inside a (nested) dataset config."""
+    if isinstance(node, dict):
+        for key in list(node.keys()):
+            if key == 'data_root':
+                node[key] = data_root
+            else:
+                _set_data_root(node[key], data_root)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _set_data_root(item, data_root)
+
+
+def _fit_pipeline_to_size(cfg, size) -> None:
+    """Training resize / crop at the synthetic frame size (h, w)."""
+    h, w = int(size[0]), int(size[1])
+
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get('type') == 'RandomResize':
+                node['scale'] = (w, h)
+            elif node.get('type') == 'RandomCrop':
+                node['crop_size'] = (w, h)  # mmdet: (width, height)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+
+    visit(cfg.train_dataloader.dataset.get('pipeline', []))
+
+
+def build_cfg(args, data_root: str):
+    from mmengine.config import Config
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = args.work_dir
+    root = data_root.rstrip('/') + '/'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if loader in cfg:
+            _set_data_root(cfg[loader], root)
+    _fit_pipeline_to_size(cfg, args.size)
+    loop = cfg.train_cfg
+    if loop.get('type') != 'IterBasedTrainLoop':
+        raise UserError(f'{args.config}: the quickstart expects an '
+                        'IterBasedTrainLoop')
+    old = int(loop.max_iters)
+    iters = int(args.iters or old)
+    loop.max_iters = iters
+    loop.val_interval = iters  # validate once, at the end
+    if iters != old and cfg.get('param_scheduler'):
+        scale = iters / old
+        for sched in cfg.param_scheduler:
+            begin = max(0, int(round(sched.get('begin', 0) * scale)))
+            sched['begin'] = begin
+            if sched.get('end') is not None:
+                sched['end'] = max(begin + 1, int(round(sched.end * scale)))
+            if 'milestones' in sched:
+                sched['milestones'] = [
+                    max(1, int(round(m * scale))) for m in sched.milestones
+                ]
+    hooks = cfg.setdefault('default_hooks', {})
+    logger = hooks.get('logger') or dict(type='LoggerHook')
+    # at least ~20 points on the loss curve, even for a short run
+    logger['interval'] = max(1, min(int(logger.get('interval', 10)),
+                                    iters // 20))
+    hooks['logger'] = logger
+    hooks['checkpoint'] = dict(
+        type='CheckpointHook', interval=iters, by_epoch=False,
+        max_keep_ckpts=1, save_last=True)
+    if not args.verbose:
+        cfg.log_level = 'WARNING'
+    cfg.randomness = dict(seed=args.seed, deterministic=False)
+    return cfg
+
+
+# ---------------------------------------------------------------- hooks --
+def _make_hook(total_iters: int, renderer):
+    from mmengine.hooks import Hook
+    from tqdm import tqdm
+
+    class QuickstartHook(Hook):
+        """Progress bars; the GT | prediction video; the val metrics."""
+        priority = 'VERY_LOW'
+
+        def __init__(self):
+            self.metrics: Dict[str, float] = {}
+            self.bar = None
+
+        def before_train(self, runner):
+            self.bar = tqdm(total=total_iters, desc='[2/5] train',
+                            unit='iter', initial=runner.iter)
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            self.bar.update(1)
+            loss = (outputs or {}).get('loss')
+            if loss is not None:
+                self.bar.set_postfix(loss=f'{float(loss.detach()):.3f}')
+
+        def after_train(self, runner):
+            if self.bar is not None:
+                self.bar.close()
+
+        def before_val_epoch(self, runner):
+            if self.bar is not None:
+                self.bar.close()
+            self.val_bar = tqdm(total=len(runner.val_dataloader),
+                                desc='[3/5] evaluate', unit='frame')
+            renderer.open(runner.val_dataloader.dataset.metainfo)
+
+        def after_val_iter(self, runner, batch_idx, data_batch=None,
+                           outputs=None):
+            self.val_bar.update(1)
+            for track_sample in outputs or ():
+                for i in range(len(track_sample)):
+                    renderer.add(track_sample[i])
+
+        def after_val_epoch(self, runner, metrics=None):
+            self.val_bar.close()
+            self.metrics = dict(metrics or {})
+            renderer.close()
+
+    return QuickstartHook()
+
+
+class GtPredRenderer:
+    """Writes ground truth | prediction frames to an MP4 (and a GIF).
+
+    The ground truth is read from the frame's KITTI-STEP panoptic PNG (GT
+    track = trainId * 1000 + instance); the prediction's model labels are
+    mapped to trainIds with ``label_ids``, so both panels share the palette.
+    """
+
+    def __init__(self, mp4: str, gif: Optional[str], fps: float,
+                 min_height: int = 192) -> None:
+        self.mp4, self.gif, self.fps = mp4, gif, fps
+        self.min_height = min_height
+        self.writers: List = []
+        self.frames = 0
+
+    def open(self, metainfo: dict) -> None:
+        from knet.visualization.palette import build_class_palette
+        from knet.visualization.video_io import VideoWriter
+        self.palette = build_class_palette(metainfo, 'dataset')
+        label_ids = np.asarray(metainfo.get('label_ids') or range(
+            len(metainfo.get('classes', ()))), dtype=np.int64)
+        self.lut = np.full(256, 255, dtype=np.int64)
+        self.lut[:len(label_ids)] = label_ids
+        self.things = set(
+            label_ids[i] for i, c in enumerate(metainfo.get('classes', ()))
+            if c in set(metainfo.get('thing_classes', ())))
+        self.writers = [VideoWriter(self.mp4, self.fps)]
+        if self.gif:
+            self.writers.append(
+                VideoWriter(self.gif, self.fps, gif_max_width=640))
+        self.frames = 0
+
+    def add(self, sample) -> None:
+        import cv2
+
+        from knet.formats import decode_kitti_step
+        from knet.visualization.draw import draw_panoptic, hstack_frames
+        img_path = sample.img_path
+        frame = cv2.cvtColor(cv2.imread(img_path), cv2.COLOR_BGR2RGB)
+        gt_path = img_path.replace('_leftImg8bit.png', '_panoptic.png')
+        gt_rgb = cv2.cvtColor(cv2.imread(gt_path), cv2.COLOR_BGR2RGB)
+        gt_sem, gt_inst = decode_kitti_step(gt_rgb)
+        gt_sem = gt_sem.astype(np.int64)
+        is_thing = np.isin(gt_sem, list(self.things))
+        gt_track = np.where(is_thing & (gt_inst > 0),
+                            gt_sem * 1000 + gt_inst, 0)
+        pan = sample.pred_panoptic_seg
+        labels = pan.sem_seg.detach().cpu().numpy().reshape(frame.shape[:2])
+        pred_sem = self.lut[np.clip(labels, 0, 255)]
+        pred_track = pan.track_ids.detach().cpu().numpy().reshape(
+            frame.shape[:2]) if 'track_ids' in pan else np.zeros_like(labels)
+        # small synthetic frames: enlarge (nearest) so labels stay legible
+        scale = max(1, int(np.ceil(self.min_height / frame.shape[0])))
+        if scale > 1:
+            def up(a):
+                return np.repeat(np.repeat(a, scale, axis=0), scale, axis=1)
+            frame, gt_sem, gt_track = up(frame), up(gt_sem), up(gt_track)
+            pred_sem, pred_track = up(pred_sem), up(pred_track)
+        meta = sample.metainfo
+        seq = meta.get('seq_name', meta.get('video_id'))
+        panel = hstack_frames([
+            draw_panoptic(frame, gt_sem, gt_track, self.palette),
+            draw_panoptic(frame, pred_sem, pred_track, self.palette)
+        ], [f'ground truth   seq {seq}  frame {meta.get("frame_id", "")}',
+            'prediction'])
+        for w in self.writers:
+            w.write(panel)
+        self.frames += 1
+
+    def close(self) -> None:
+        for w in self.writers:
+            w.close()
+        self.writers = []
+
+
+# ------------------------------------------------------------------ main --
+def _metric(metrics: Dict[str, float], name: str) -> Optional[float]:
+    for key, value in metrics.items():
+        if key == name or key.endswith('/' + name):
+            return float(value)
+    return None
+
+
+def _atomic_json(path: str, data: dict) -> None:
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> Dict:
+    args = parse_args(argv)
+    start = time.time()
+    check_data_root(args.data_root)
+    check_pieces(args.config)
+    import torch
+    torch.set_num_threads(max(1, args.threads))
+    from knet.utils.setup_env import register_all_modules
+    register_all_modules()
+
+    data_root = make_data(args.data_root, args.videos, args.frames,
+                          args.size, args.seed)
+    warn_unseen_classes(data_root)
+    cfg = build_cfg(args, data_root)
+    _check_registered(cfg)
+    os.makedirs(args.work_dir, exist_ok=True)
+
+    from mmengine.runner import Runner
+    mp4 = osp.join(args.work_dir, 'gt_vs_pred.mp4')
+    gif = None if args.no_gif else osp.join(args.work_dir, 'gt_vs_pred.gif')
+    renderer = GtPredRenderer(mp4, gif, args.fps)
+    hook = _make_hook(cfg.train_cfg.max_iters, renderer)
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(hook)
+    runner.train()
+    if not hook.metrics:
+        raise UserError('training finished without a validation result '
+                        '(check val_dataloader / val_evaluator)')
+
+    ckpt = osp.join(args.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+    if not osp.isfile(ckpt):
+        raise UserError(f'{ckpt}: the checkpoint was not written')
+    print('[4/5] training curves')
+    log = osp.join(args.work_dir, runner.timestamp, 'vis_data',
+                   'scalars.json')
+    curves = osp.join(args.work_dir, 'curves.png')
+    keys = ['loss'] + [k for k in REPORTED
+                       if _metric(hook.metrics, k) is not None][:1]
+    proc = subprocess.run([
+        sys.executable, CURVES_SCRIPT, 'plot_curve', log, '--keys', *keys,
+        '--out', curves, '--title', 'Video K-Net quickstart'
+    ], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise UserError(f'analyze_logs failed: {proc.stderr.strip()}')
+
+    elapsed = time.time() - start
+    summary = {k: _metric(hook.metrics, k) for k in REPORTED}
+    result = dict(
+        summary,
+        all_metrics={k: float(v) for k, v in hook.metrics.items()
+                     if isinstance(v, (int, float))},
+        iters=cfg.train_cfg.max_iters,
+        data=dict(videos=args.videos, frames=args.frames,
+                  size=list(args.size), seed=args.seed),
+        seconds=round(elapsed, 1),
+        threads=args.threads,
+        checkpoint=ckpt, video_mp4=mp4, video_gif=gif, curves=curves)
+    metrics_path = osp.join(args.work_dir, 'metrics.json')
+    _atomic_json(metrics_path, result)
+    print('[5/5] done in {:.0f} s'.format(elapsed))
+    print('  ' + '  '.join(
+        f'{k} {v:.3f}' if v is not None else f'{k} n/a'
+        for k, v in summary.items()))
+    for name, path in (('checkpoint', ckpt), ('metrics', metrics_path),
+                       ('video', mp4), ('gif', gif), ('curves', curves)):
+        if path:
+            print(f'  {name:<10} {osp.relpath(path)}')
+    return result
+
+
+if __name__ == '__main__':
+    run_cli(main)
