@@ -66,6 +66,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     # the val sequences also occurs in a train sequence
     p.add_argument('--seed', type=int, default=6, help='data and training '
                    'seed')
+    p.add_argument('--stuff-classes', type=int, nargs='+',
+                   default=None, metavar='ID',
+                   help='stuff trainIds the videos draw from')
     p.add_argument('--threads', type=int, default=2,
                    help='torch CPU threads')
     p.add_argument('--no-gif', action='store_true', help='skip the GIF')
@@ -127,7 +130,8 @@ def check_data_root(root: str) -> None:
                             '--data-root')
 
 
-def make_data(root: str, videos: int, frames: int, size, seed: int) -> str:
+def make_data(root: str, videos: int, frames: int, size, seed: int,
+              stuff_classes: Optional[List[int]] = None) -> str:
     """Synthetic raw KITTI-STEP + converted layout; reused when unchanged.
 
     Built in a temporary sibling folder and renamed into place, so an
@@ -136,6 +140,8 @@ def make_data(root: str, videos: int, frames: int, size, seed: int) -> str:
     from knet.datasets.synthetic import make_synthetic
     stamp = dict(dataset='kitti-step', videos=videos, frames=frames,
                  size=list(size), seed=seed, version=1)
+    if stuff_classes is not None:
+        stamp['stuff_classes'] = sorted(stuff_classes)
     stamp_file = osp.join(root, 'quickstart.json')
     if osp.isfile(stamp_file):
         with open(stamp_file) as f:
@@ -151,7 +157,8 @@ def make_data(root: str, videos: int, frames: int, size, seed: int) -> str:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         make_synthetic('kitti-step', osp.join(tmp, 'raw'), videos=videos,
-                       frames=frames, size=tuple(size), seed=seed)
+                       frames=frames, size=tuple(size), seed=seed,
+                       stuff_classes=stuff_classes)
         proc = subprocess.run(
             [sys.executable, PREPARE, '--src', osp.join(tmp, 'raw'), '--dst',
              osp.join(tmp, 'kitti-step'), '--mode', 'copy'],
@@ -417,7 +424,7 @@ def main(argv=None) -> Dict:
     register_all_modules()
 
     data_root = make_data(args.data_root, args.videos, args.frames,
-                          args.size, args.seed)
+                          args.size, args.seed, args.stuff_classes)
     warn_unseen_classes(data_root)
     cfg = build_cfg(args, data_root)
     _check_registered(cfg)

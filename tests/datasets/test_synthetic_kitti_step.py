@@ -88,3 +88,21 @@ def test_things_occlude(tmp_path):
                 (ins[:, :-1] > 0)
             occluded |= bool(right.any())
     assert occluded
+
+
+def test_stuff_classes_restrict_the_pool(tmp_path):
+    """stuff_classes: every stuff pixel of every written label map is one of
+    the chosen trainIds; things (11, 13) are unaffected; bad ids refused."""
+    import pytest
+    pool = (0, 2, 8)
+    make_synthetic('kitti-step', tmp_path, videos=4, frames=2,
+                   size=(32, 64), seed=3, stuff_classes=pool)
+    seen = set()
+    for lab in (tmp_path / 'panoptic_maps').rglob('*.png'):
+        seen.update(np.unique(_read(lab)[..., 0]).tolist())
+    stuff_seen = seen - {11, 13, 255}
+    assert stuff_seen and stuff_seen <= set(pool)
+    assert seen & {11, 13}
+    with pytest.raises(ValueError, match='stuff classes'):
+        make_synthetic('kitti-step', tmp_path / 'bad', videos=1, frames=1,
+                       stuff_classes=(11,))

@@ -112,3 +112,31 @@ def test_benchmark_data_mode(tmp_path, capsys):
     res = json.loads(out.read_text())
     assert res['frames'] == 3 and res['data_fps'] > 0
     assert 'frames/s' in capsys.readouterr().out
+
+
+def test_benchmark_flops_match_direct_count(tmp_path):
+    """--flops: per-component GFLOPs equal counting the modules directly."""
+    import torch
+    from mmengine.config import Config
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from knet.utils.setup_env import register_all_modules
+    from mmdet.registry import MODELS
+    cfg = _write_cfg(tmp_path)
+    out = tmp_path / 'bench.json'
+    assert main([str(cfg), '--shape', '64', '96', '--frames', '1',
+                 '--warmup', '0', '--flops', '--out', str(out)]) == 0
+    gf = json.loads(out.read_text())['gflops']
+
+    register_all_modules(init_default_scope=True)
+    model = MODELS.build(Config.fromfile(str(cfg)).model).eval()
+    x = torch.zeros(1, 3, 64, 96)
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        feats = model.neck[0](model.backbone(x))
+    with torch.no_grad(), FlopCounterMode(display=False) as fc2:
+        model.neck[1](feats)
+    assert gf['backbone_fpn'] == pytest.approx(fc.get_total_flops() / 1e9)
+    assert gf['semantic_fpn'] == pytest.approx(fc2.get_total_flops() / 1e9)
+    assert gf['semantic_fpn'] > 0 and gf['stage0'] > 0
+    assert gf['rest'] == pytest.approx(gf['total'] - gf['backbone_fpn'])
+    assert gf['flop_ratio'] == pytest.approx(gf['rest'] / gf['backbone_fpn'])

@@ -26,6 +26,11 @@ MEDIAN over the R passes (after ``--warmup`` untimed passes). ``fps`` is
 (ru_maxrss, model build included), so runs with different ``--frames``
 show whether memory grows with the sequence length.
 
+``--flops`` also counts the GFLOPs of every component on one extra frame
+(convolutions and matmuls; resizing and argmax count zero) and reports
+``flop_ratio``: the rest / backbone+FPN ratio that the network's arithmetic
+alone imposes, whatever the implementation.
+
 ``--data`` measures the config's test data pipeline instead: the
 ``test_dataloader`` with ``--workers`` worker processes is iterated for
 ``--frames`` samples and the delivered frames/s are reported (compare with
@@ -137,6 +142,32 @@ def _make_batch(frame: torch.Tensor, index: int, video: bool) -> dict:
     return dict(inputs=[frame[None]], data_samples=[track])
 
 
+def _flop_counts(model, batch: dict) -> Dict[str, float]:
+    """GFLOPs of one ``test_step`` per component (torch's FlopCounterMode:
+    convolutions, matmuls, attention; resizing, argmax and other
+    post-processing count zero). ``flop_ratio`` = (total - backbone_fpn) /
+    backbone_fpn: the ratio the network arithmetic alone imposes, whatever
+    the implementation."""
+    from torch.utils.flop_counter import FlopCounterMode
+    owner = {}  # module fqn -> component
+    named = {id(m): n for n, m in model.named_modules()}
+    for comp, module in _components(model):
+        if id(module) in named:
+            owner[named[id(module)]] = comp
+    with FlopCounterMode(display=False) as counter:
+        model.test_step(batch)
+    flops: Dict[str, float] = defaultdict(float)
+    for key, ops in counter.get_flop_counts().items():
+        fqn = key.split('.', 1)[1] if '.' in key else ''
+        if fqn in owner:
+            flops[owner[fqn]] += sum(ops.values()) / 1e9
+    flops['total'] = counter.get_total_flops() / 1e9
+    base = flops.get('backbone_fpn', 0.0)
+    flops['rest'] = flops['total'] - base - flops.get('preprocess', 0.0)
+    flops['flop_ratio'] = flops['rest'] / base if base else float('nan')
+    return dict(flops)
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -204,7 +235,8 @@ def run_benchmark(config: str,
                   repeat: int = 1,
                   warmup: int = 1,
                   seed: int = 0,
-                  cfg_options: Optional[dict] = None) -> dict:
+                  cfg_options: Optional[dict] = None,
+                  flops: bool = False) -> dict:
     """Build the model of ``config`` and time ``frames`` random frames."""
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
@@ -308,6 +340,11 @@ def run_benchmark(config: str,
         peak_rss_mb=_peak_rss_mb())
     if dev.type == 'cuda':
         result['peak_cuda_mb'] = torch.cuda.max_memory_allocated(dev) / 2**20
+    if flops:
+        # a separate, untimed frame that continues the sequence
+        with torch.no_grad():
+            result['gflops'] = _flop_counts(
+                model, _make_batch(clip[frames % len(clip)], frames, video))
     return result
 
 
@@ -327,6 +364,14 @@ def _print_table(result: dict) -> None:
     print(f'{"ratio":>16s}: {med["ratio"]:9.3f}  (rest / backbone_fpn)')
     print(f'{"fps":>16s}: {med["fps"]:9.3f}')
     print(f'{"peak RSS":>16s}: {result["peak_rss_mb"]:9.1f} MiB')
+    gf = result.get('gflops')
+    if gf:
+        parts = ', '.join(f'{k} {gf[k]:.1f}' for k in order if k in gf)
+        print(f'{"GFLOPs":>16s}: {parts}; rest {gf["rest"]:.1f}, total '
+              f'{gf["total"]:.1f}')
+        print(f'{"FLOP ratio":>16s}: {gf["flop_ratio"]:9.3f}  (rest / '
+              'backbone_fpn in FLOPs: the floor of the time ratio at equal '
+              'FLOP/s)')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -353,6 +398,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         'model (frames/s delivered)')
     parser.add_argument('--workers', type=int, default=2,
                         help='dataloader workers of --data')
+    parser.add_argument('--flops', action='store_true',
+                        help='also count the GFLOPs of each component on '
+                        'one extra frame (FlopCounterMode)')
     parser.add_argument('--out', help='write the result as JSON here')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -388,7 +436,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             result = run_benchmark(args.config, args.checkpoint, args.shape,
                                    args.frames, args.device, args.repeat,
                                    args.warmup,
-                                   cfg_options=args.cfg_options)
+                                   cfg_options=args.cfg_options,
+                                   flops=args.flops)
     except Exception as exc:  # report, no traceback
         print(f'error: {args.config}: {type(exc).__name__}: {exc}',
               file=sys.stderr)

@@ -7,7 +7,7 @@ instance = G * 256 + B) with the official split membership, and optionally
 G channel matters.
 """
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -44,20 +44,33 @@ def _instance_ids(rng: np.random.Generator, n: int) -> list:
 
 def make_kitti_step(out, videos: int = 2, frames: int = 6,
                     size: Tuple[int, int] = (64, 128), seed: int = 0,
-                    test_videos: int = 0, **_) -> Dict:
+                    test_videos: int = 0,
+                    stuff_classes: Optional[Sequence[int]] = None,
+                    **_) -> Dict:
     """Write ``videos`` training sequences (0..videos-1) and optionally
-    ``test_videos`` unlabelled ``testing/`` sequences; return the manifest."""
+    ``test_videos`` unlabelled ``testing/`` sequences; return the manifest.
+
+    ``stuff_classes`` restricts the stuff trainIds the videos draw their
+    three stuff bands from (default: all 17); fewer classes means each is
+    seen in more training videos (the quickstart uses a KITTI-like six).
+    """
     out = Path(out)
     if not 1 <= videos <= 21:
         raise ValueError('KITTI-STEP has 21 training sequences: videos in '
                          '1..21')
+    stuff = STUFF if stuff_classes is None else tuple(
+        int(c) for c in stuff_classes)
+    bad = [c for c in stuff if c not in STUFF]
+    if bad or not stuff:
+        raise ValueError(f'stuff classes must be non-empty trainIds from '
+                         f'{STUFF}; got {list(stuff_classes)}')
     rng = np.random.default_rng(seed)
     manifest = dict(dataset='kitti-step', root=str(out), size=tuple(size),
                     seed=seed, videos=[], splits={'train': [], 'val': [],
                                                   'test': []})
     for seq in range(videos):
         split = kitti_split(seq)
-        truth = paint_video(rng, frames, size, STUFF, THINGS,
+        truth = paint_video(rng, frames, size, stuff, THINGS,
                             _instance_ids(rng, int(rng.integers(3, 6))),
                             void_id=255, crowd_id=13)
         video = dict(name=f'{seq:04d}', sequence=seq, split=split,
@@ -76,7 +89,7 @@ def make_kitti_step(out, videos: int = 2, frames: int = 6,
         manifest['videos'].append(video)
         manifest['splits'][split].append(video['name'])
     for seq in range(test_videos):
-        truth = paint_video(rng, frames, size, STUFF, THINGS,
+        truth = paint_video(rng, frames, size, stuff, THINGS,
                             _instance_ids(rng, 3), crowd_id=13)
         video = dict(name=f'{seq:04d}', sequence=seq, split='test',
                      things={}, frames=[])
