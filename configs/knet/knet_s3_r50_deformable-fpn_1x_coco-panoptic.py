@@ -34,20 +34,5 @@ model = dict(neck=[
                     act_cfg=dict(type='ReLU', inplace=True))),
             init_cfg=None),
         positional_encoding=dict(num_feats=128, normalize=True)),
-    dict(
-        type='SemanticFPNWrapper',
-        in_channels=256,
-        feat_channels=256,
-        out_channels=256,
-        start_level=0,
-        end_level=3,
-        upsample_times=2,
-        positional_encoding=dict(
-            type='SinePositionalEncoding', num_feats=128, normalize=True),
-        cat_coors=False,
-        cat_coors_level=3,
-        fuse_by_cat=False,
-        return_list=False,
-        num_aux_convs=1,
-        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+    _base_.model.neck[1],  # the semantic FPN of the base, unchanged
 ])

@@ -5,44 +5,15 @@ _base_ = [
     '../_base_/datasets/cityscapes_step.py',
     '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
 ]
-num_proposals = 100
 num_thing_classes = 2
 num_stuff_classes = 17
 num_classes = num_thing_classes + num_stuff_classes
 
 stage_cfg = dict(
-    type='KernelUpdateHead',
+    _base_.stage_cfg,
     num_classes=num_classes,
     num_thing_classes=num_thing_classes,
-    num_stuff_classes=num_stuff_classes,
-    num_ffn_fcs=2,
-    num_heads=8,
-    num_cls_fcs=1,
-    num_mask_fcs=1,
-    feedforward_channels=2048,
-    in_channels=256,
-    out_channels=256,
-    dropout=0.0,
-    mask_thr=0.5,
-    conv_kernel_size=1,
-    mask_upsample_stride=2,
-    ffn_act_cfg=dict(type='ReLU', inplace=True),
-    with_ffn=True,
-    feat_transform_cfg=dict(conv_cfg=dict(type='Conv2d'), act_cfg=None),
-    kernel_updator_cfg=dict(
-        type='KernelUpdator',
-        in_channels=256,
-        feat_channels=256,
-        out_channels=256,
-        input_feat_shape=3,
-        act_cfg=dict(type='ReLU', inplace=True),
-        norm_cfg=dict(type='LN')),
-    loss_rank=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.1),
-    loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-    loss_dice=dict(type='DiceLoss', loss_weight=4.0),
-    loss_cls=dict(
-        type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
-        loss_weight=2.0))
+    num_stuff_classes=num_stuff_classes)
 
 model = dict(
     num_thing_classes=num_thing_classes,
@@ -53,9 +24,8 @@ model = dict(
     roi_head=dict(
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
-        mask_head=[stage_cfg, stage_cfg, stage_cfg],
+        mask_head=[stage_cfg for _ in range(_base_.num_stages)],
         test_cfg=dict(
-            max_per_img=num_proposals,
             merge_stuff_thing=dict(overlap_thr=0.6, instance_score_thr=0.3),
             fill_label=num_classes)))
 

@@ -1,52 +1,15 @@
 # K-Net (3 stages, R50-FPN) for COCO instance segmentation: 100 kernels,
 # 80 classes, no stuff kernels; top-100 (kernel, class) instances at test.
-num_stages = 3
-num_proposals = 100
-conv_kernel_size = 1
+_base_ = './knet_s3_kernel_heads.py'
 num_thing_classes = 80
 num_stuff_classes = 0
 num_classes = num_thing_classes + num_stuff_classes
 
-assigner = dict(
-    type='HungarianAssigner',
-    match_costs=[
-        dict(type='KNetFocalLossCost', weight=2.0),
-        dict(type='KNetMaskCost', weight=1.0, pred_act=True),
-        dict(type='KNetDiceCost', weight=4.0, pred_act=True)
-    ])
-
 stage_cfg = dict(
-    type='KernelUpdateHead',
+    _base_.stage_cfg,
     num_classes=num_classes,
     num_thing_classes=num_thing_classes,
-    num_stuff_classes=num_stuff_classes,
-    num_ffn_fcs=2,
-    num_heads=8,
-    num_cls_fcs=1,
-    num_mask_fcs=1,
-    feedforward_channels=2048,
-    in_channels=256,
-    out_channels=256,
-    dropout=0.0,
-    mask_thr=0.5,
-    conv_kernel_size=conv_kernel_size,
-    mask_upsample_stride=2,
-    ffn_act_cfg=dict(type='ReLU', inplace=True),
-    with_ffn=True,
-    feat_transform_cfg=dict(conv_cfg=dict(type='Conv2d'), act_cfg=None),
-    kernel_updator_cfg=dict(
-        type='KernelUpdator',
-        in_channels=256,
-        feat_channels=256,
-        out_channels=256,
-        input_feat_shape=3,
-        act_cfg=dict(type='ReLU', inplace=True),
-        norm_cfg=dict(type='LN')),
-    loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-    loss_dice=dict(type='DiceLoss', loss_weight=4.0),
-    loss_cls=dict(
-        type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
-        loss_weight=2.0))
+    num_stuff_classes=num_stuff_classes)
 
 model = dict(
     type='KNet',
@@ -103,12 +66,12 @@ model = dict(
     ],
     rpn_head=dict(
         type='ConvKernelHead',
-        num_proposals=num_proposals,
+        num_proposals=_base_.num_proposals,
         in_channels=256,
         out_channels=256,
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
-        conv_kernel_size=conv_kernel_size,
+        conv_kernel_size=_base_.conv_kernel_size,
         feat_downsample_stride=2,
         num_loc_convs=1,
         num_seg_convs=1,
@@ -124,15 +87,15 @@ model = dict(
         loss_mask=dict(
             type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
         loss_dice=dict(type='DiceLoss', loss_weight=4.0),
-        assigner=assigner),
+        assigner=_base_.assigner),
     roi_head=dict(
         type='KernelIterHead',
-        num_stages=num_stages,
-        stage_loss_weights=[1] * num_stages,
-        num_proposals=num_proposals,
+        num_stages=_base_.num_stages,
+        stage_loss_weights=[1] * _base_.num_stages,
+        num_proposals=_base_.num_proposals,
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
         do_panoptic=False,
-        mask_head=[stage_cfg for _ in range(num_stages)],
-        assigner=assigner,
-        test_cfg=dict(max_per_img=num_proposals, mask_thr=0.5)))
+        mask_head=[stage_cfg for _ in range(_base_.num_stages)],
+        assigner=_base_.assigner,
+        test_cfg=dict(max_per_img=_base_.num_proposals, mask_thr=0.5)))

@@ -2,22 +2,11 @@
 # label space (2 thing + 17 stuff classes, things first). The values are the
 # release's `video_knet_s3_r50_rpn_1x_kitti_step_sigmoid_stride2_mask_embed_
 # link_ffn_joint_train.py` (model type VideoKNetQuansiEmbedFCJointTrain).
-num_stages = 3
-num_proposals = 100
-conv_kernel_size = 1
+_base_ = './knet_s3_kernel_heads.py'
 num_thing_classes = 2
 num_stuff_classes = 17
 num_classes = num_thing_classes + num_stuff_classes
 channels = 256
-
-# Hungarian matching of the thing kernels: focal 2 + mask 1 + dice 4.
-kernel_assigner = dict(
-    type='HungarianAssigner',
-    match_costs=[
-        dict(type='KNetFocalLossCost', weight=2.0),
-        dict(type='KNetMaskCost', weight=1.0, pred_act=True),
-        dict(type='KNetDiceCost', weight=4.0, pred_act=True)
-    ])
 
 model = dict(
     type='VideoKNet',
@@ -76,14 +65,14 @@ model = dict(
     ],
     rpn_head=dict(
         type='ConvKernelHead',
-        num_proposals=num_proposals,
+        num_proposals=_base_.num_proposals,
         in_channels=channels,
         out_channels=channels,
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
         num_classes=num_classes,
         cat_stuff_mask=True,
-        conv_kernel_size=conv_kernel_size,
+        conv_kernel_size=_base_.conv_kernel_size,
         feat_downsample_stride=4,  # stride-8 masks -> stride-2 targets
         num_loc_convs=1,
         num_seg_convs=1,
@@ -101,63 +90,32 @@ model = dict(
         loss_mask=dict(
             type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
         loss_dice=dict(type='DiceLoss', loss_weight=4.0),
-        assigner=kernel_assigner),
+        assigner=_base_.assigner),
     roi_head=dict(
         type='KernelIterHead',
-        num_stages=num_stages,
-        stage_loss_weights=[1] * num_stages,
-        num_proposals=num_proposals,
+        num_stages=_base_.num_stages,
+        stage_loss_weights=[1] * _base_.num_stages,
+        num_proposals=_base_.num_proposals,
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
-        assigner=kernel_assigner,
-        link_stages=[num_stages - 1],  # kernel linking in the last stage
+        assigner=_base_.assigner,
+        # kernel linking in the last stage
+        link_stages=[_base_.num_stages - 1],
         do_panoptic=True,
         # one config shared by the stages (a dict, so that derived configs
         # can override single fields)
         mask_head=dict(
-            type='KernelUpdateHead',
+            _base_.stage_cfg,
             num_classes=num_classes,
             num_thing_classes=num_thing_classes,
             num_stuff_classes=num_stuff_classes,
-            num_ffn_fcs=2,
-            num_heads=8,
-            num_cls_fcs=1,
-            num_mask_fcs=1,
-            feedforward_channels=2048,
-            in_channels=channels,
-            out_channels=channels,
-            dropout=0.0,
-            mask_thr=0.5,
-            conv_kernel_size=conv_kernel_size,
             mask_upsample_stride=4,
-            ffn_act_cfg=dict(type='ReLU', inplace=True),
-            with_ffn=True,
-            feat_transform_cfg=dict(
-                conv_cfg=dict(type='Conv2d'), act_cfg=None),
             # kernel linking (KL): attention_previous + link_ffn
             previous_type='ffn',
             previous_link=None,  # 'update_dynamic_cov' = kernel fusion
-            link_num_heads=8,
-            kernel_updator_cfg=dict(
-                type='KernelUpdator',
-                in_channels=channels,
-                feat_channels=channels,
-                out_channels=channels,
-                input_feat_shape=3,
-                act_cfg=dict(type='ReLU', inplace=True),
-                norm_cfg=dict(type='LN')),
-            loss_mask=dict(
-                type='CrossEntropyLoss', use_sigmoid=True,
-                loss_weight=1.0),
-            loss_dice=dict(type='DiceLoss', loss_weight=4.0),
-            loss_cls=dict(
-                type='FocalLoss',
-                use_sigmoid=True,
-                gamma=2.0,
-                alpha=0.25,
-                loss_weight=2.0)),
+            link_num_heads=8),
         test_cfg=dict(
-            max_per_img=num_proposals,
+            max_per_img=_base_.num_proposals,
             mask_thr=0.5,
             merge_joint=True,
             merge_stuff_thing=dict(

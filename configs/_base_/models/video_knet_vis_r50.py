@@ -5,52 +5,15 @@
 # frame-averaged kernels, 1 per-frame stage for the masks), tube-level
 # Hungarian matching (focal 2 / dice 4 / mask 1). Test: top 10 (kernel,
 # class) pairs per video; long videos in windows of `window_size` frames.
-num_stages = 3
-num_proposals = 100
-conv_kernel_size = 1
+_base_ = './knet_s3_kernel_heads.py'
 num_classes = 40
 channels = 256
 
-assigner = dict(
-    type='HungarianAssigner',
-    match_costs=[
-        dict(type='KNetFocalLossCost', weight=2.0),
-        dict(type='KNetMaskCost', weight=1.0, pred_act=True),
-        dict(type='KNetDiceCost', weight=4.0, pred_act=True)
-    ])
-
-stage = dict(
-    type='KernelUpdateHead',
+stage_cfg = dict(
+    _base_.stage_cfg,
     num_classes=num_classes,
     num_thing_classes=num_classes,
-    num_stuff_classes=0,
-    num_ffn_fcs=2,
-    num_heads=8,
-    num_cls_fcs=1,
-    num_mask_fcs=1,
-    feedforward_channels=2048,
-    in_channels=channels,
-    out_channels=channels,
-    dropout=0.0,
-    mask_thr=0.5,
-    conv_kernel_size=conv_kernel_size,
-    mask_upsample_stride=2,
-    ffn_act_cfg=dict(type='ReLU', inplace=True),
-    with_ffn=True,
-    feat_transform_cfg=dict(conv_cfg=dict(type='Conv2d'), act_cfg=None),
-    kernel_updator_cfg=dict(
-        type='KernelUpdator',
-        in_channels=channels,
-        feat_channels=channels,
-        out_channels=channels,
-        input_feat_shape=3,
-        act_cfg=dict(type='ReLU', inplace=True),
-        norm_cfg=dict(type='LN')),
-    loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-    loss_dice=dict(type='DiceLoss', loss_weight=4.0),
-    loss_cls=dict(
-        type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
-        loss_weight=2.0))
+    num_stuff_classes=0)
 
 model = dict(
     type='VideoKNetVIS',
@@ -103,13 +66,13 @@ model = dict(
     ],
     rpn_head=dict(
         type='ConvKernelHead',
-        num_proposals=num_proposals,
+        num_proposals=_base_.num_proposals,
         in_channels=channels,
         out_channels=channels,
         num_thing_classes=num_classes,
         num_stuff_classes=0,
         num_classes=num_classes,
-        conv_kernel_size=conv_kernel_size,
+        conv_kernel_size=_base_.conv_kernel_size,
         feat_downsample_stride=2,
         num_loc_convs=1,
         num_seg_convs=1,
@@ -125,28 +88,28 @@ model = dict(
         loss_mask=dict(
             type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
         loss_dice=dict(type='DiceLoss', loss_weight=4.0),
-        assigner=assigner),
+        assigner=_base_.assigner),
     roi_head=dict(
         type='KernelIterHead',
-        num_stages=num_stages,
-        stage_loss_weights=[1] * num_stages,
-        num_proposals=num_proposals,
+        num_stages=_base_.num_stages,
+        stage_loss_weights=[1] * _base_.num_stages,
+        num_proposals=_base_.num_proposals,
         num_thing_classes=num_classes,
         num_stuff_classes=0,
         do_panoptic=False,
-        mask_head=[stage for _ in range(num_stages)],
-        assigner=assigner,
+        mask_head=[stage_cfg for _ in range(_base_.num_stages)],
+        assigner=_base_.assigner,
         test_cfg=dict(max_per_img=10, mask_thr=0.5)),
     tracker=dict(
         type='ClipKernelHead',
         num_stages=3,
         num_clip_stages=2,
         stage_loss_weights=(1., 1., 1.),
-        num_proposals=num_proposals,
+        num_proposals=_base_.num_proposals,
         num_classes=num_classes,
-        mask_head=dict(stage, type='ClipKernelUpdateHead'),
+        mask_head=dict(stage_cfg, type='ClipKernelUpdateHead'),
         fusion='mean',
-        assigner=assigner,
+        assigner=_base_.assigner,
         test_cfg=dict(max_per_video=10, mask_thr=0.5)),
     # inference windows: 0 = the whole video as one clip (the release)
     window_size=36,
