@@ -37,8 +37,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         '(for test splits without labels); needs --submission-dir')
     parser.add_argument(
         '--show-dir',
-        help='save visualised predictions (per frame) into this folder '
-        '(relative to the work dir)')
+        help='save the drawn predictions into this folder (relative to '
+        'the current directory); video configs: one PNG per frame, '
+        'DIR/<video>/<frame>.png (VPS: panoptic overlay with track ids, '
+        'VIS: instance masks with track ids); image configs: '
+        'DIR/<image name>')
     parser.add_argument(
         '--show', action='store_true', help='show predictions in a window')
     parser.add_argument(

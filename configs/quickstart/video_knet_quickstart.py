@@ -111,18 +111,13 @@ param_scheduler = [
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=1.0)}))
+# `tools/test.py --show-dir`: one overlay per frame with stable track colours
+# (VideoVisualizationHook + VideoPanopticVisualizer of video_runtime.py)
 default_hooks = dict(
-    # `tools/test.py --show-dir`: one overlay per frame (stable track colours)
-    visualization=dict(
-        type='TrackVisualizationHook', draw=False, frame_interval=1),
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=max_iters,
         max_keep_ckpts=1))
-visualizer = dict(
-    type='VideoPanopticVisualizer',
-    vis_backends=[dict(type='LocalVisBackend')],
-    name='visualizer')
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 find_unused_parameters = True

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/video_knet_vis_r50.py',
     '../_base_/datasets/youtube_vis_2019.py',
     '../_base_/schedules/schedule_1x.py',
-    '../_base_/default_runtime.py',
+    '../_base_/video_runtime.py',
 ]
 
 # Initialise from a COCO-instance K-Net R50 (release step 1): train

@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/video_knet_s3_r50_fpn.py',
     '../_base_/datasets/cityscapes_vps.py',
-    '../_base_/default_runtime.py',
+    '../_base_/video_runtime.py',
 ]
 
 # Initialise from image K-Net R50 trained on Cityscapes-STEP (train

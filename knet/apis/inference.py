@@ -75,6 +75,9 @@ def _dataset_meta_from_cfg(cfg: Config) -> Optional[dict]:
                                                      'ConcatDataset'):
             ds = ds['dataset']
         cls = DATASETS.get(ds.get('type')) if ds.get('type') else None
+        if 'dataset_version' in ds and hasattr(cls, 'set_dataset_classes'):
+            # YouTubeVISDataset sets its class list when it is built
+            cls.set_dataset_classes(str(ds['dataset_version']))
         meta = dict(getattr(cls, 'METAINFO', {}) or {})
         meta.update(ds.get('metainfo', {}) or {})
         if meta:

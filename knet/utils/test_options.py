@@ -1,5 +1,6 @@
 """tools/test.py options that rewrite the test config."""
 import os.path as osp
+from typing import Optional
 
 from .cli import UserError
 
@@ -7,8 +8,16 @@ __all__ = ['configure_visualization', 'configure_submission',
            'add_pickle_dump']
 
 
-def configure_visualization(cfg, show: bool, show_dir, wait_time: float):
-    """Turn on the visualisation hook in test mode."""
+def configure_visualization(cfg, show: bool, show_dir: Optional[str],
+                            wait_time: float) -> None:
+    """Turn on the visualisation hook in test mode.
+
+    ``show_dir`` is taken relative to the current directory (made absolute
+    here: mmdet's hooks put a relative one under ``<work_dir>/<timestamp>``).
+    Video configs (``VideoVisualizationHook``) write one PNG per frame to
+    ``<show_dir>/<video>/<frame>.png``, image configs
+    (``DetVisualizationHook``) ``<show_dir>/<image file name>``.
+    """
     hooks = cfg.default_hooks
     if 'visualization' not in hooks:
         raise UserError('the config has no `default_hooks.visualization`; '
@@ -18,7 +27,7 @@ def configure_visualization(cfg, show: bool, show_dir, wait_time: float):
         hooks.visualization.show = True
         hooks.visualization.wait_time = wait_time
     if show_dir:
-        hooks.visualization.test_out_dir = show_dir
+        hooks.visualization.test_out_dir = osp.abspath(show_dir)
 
 
 def _metrics(cfg):

@@ -265,10 +265,12 @@ def instances_to_maps(masks: np.ndarray,
                       labels: np.ndarray,
                       ids: np.ndarray,
                       scores: Optional[np.ndarray] = None,
-                      ignore_index: int = 255
+                      ignore_index: int = 255,
+                      score_thr: Optional[float] = None
                       ) -> Tuple[np.ndarray, np.ndarray]:
     """Instance masks (VIS results) -> (semantic, track) maps.
 
+    Instances scoring ``<= score_thr`` (when both are given) are left out.
     Higher-scoring instances are painted last, so they win overlaps. Pixels
     of no instance get ``ignore_index`` and track 0; instance pixels get the
     track value ``id + 1`` (ids may start at 0; draw with ``id_offset=1``).
@@ -276,6 +278,10 @@ def instances_to_maps(masks: np.ndarray,
     masks = np.asarray(masks).astype(bool)
     if masks.ndim != 3:
         raise ValueError(f'expected N x H x W masks, got {masks.shape}')
+    if score_thr is not None and scores is not None:
+        keep = np.asarray(scores) > score_thr
+        masks, scores = masks[keep], np.asarray(scores)[keep]
+        labels, ids = np.asarray(labels)[keep], np.asarray(ids)[keep]
     n, h, w = masks.shape
     semantic = np.full((h, w), ignore_index, dtype=np.int64)
     track = np.zeros((h, w), dtype=np.int64)

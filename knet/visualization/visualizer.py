@@ -11,9 +11,11 @@
 
 Both are painted by :func:`knet.visualization.draw.draw_panoptic` (stuff in
 class colours, each track in its own id colour) and shown side by side,
-ground truth on the left. It is a drop-in for mmdet's ``DetLocalVisualizer``,
-so mmdet's ``TrackVisualizationHook`` (``tools/test.py --show-dir``) and the
-demo use it through ``add_datasample``.
+ground truth on the left. It is a drop-in for mmdet's ``DetLocalVisualizer``:
+the video configs' ``VideoVisualizationHook`` (``tools/test.py --show-dir``,
+:mod:`knet.visualization.hook`) uses it through ``add_datasample``. mmdet's
+``TrackLocalVisualizer`` is not used: it draws ``pred_track_instances`` only
+(no panoptic maps), with boxes.
 """
 from typing import Optional, Tuple
 
@@ -139,19 +141,16 @@ class VideoPanopticVisualizer(DetLocalVisualizer):
 
     def _instances_maps(self, inst, shape, score_thr):
         """VIS branch: instance masks with ids -> maps (ids shown as is)."""
+        masks = _to_numpy(inst.masks).astype(np.uint8)
+        if masks.shape[1:] != tuple(shape):
+            masks = np.stack([_fit(m, shape) for m in masks]) if len(
+                masks) else np.zeros((0, ) + tuple(shape), np.uint8)
+        ids = (_to_numpy(inst.instances_id) if 'instances_id' in inst else
+               np.arange(len(masks)))
         scores = _to_numpy(inst.scores) if 'scores' in inst else None
-        keep = (np.ones(len(inst), bool)
-                if scores is None else scores > score_thr)
-        masks = _to_numpy(inst.masks).astype(bool)[keep]
-        masks = np.stack([_fit(m.astype(np.uint8), shape).astype(bool)
-                          for m in masks]) if len(masks) else np.zeros(
-                              (0, ) + tuple(shape), bool)
-        labels = _to_numpy(inst.labels)[keep]
-        ids = (_to_numpy(inst.instances_id)[keep] if 'instances_id' in inst
-               else np.arange(int(keep.sum())))
         semantic, track = instances_to_maps(
-            masks, labels, ids, None if scores is None else scores[keep],
-            self._ignore_index())
+            masks, _to_numpy(inst.labels), ids, scores, self._ignore_index(),
+            score_thr=score_thr)
         return semantic, track, 1
 
     # -- drawing ----------------------------------------------------------

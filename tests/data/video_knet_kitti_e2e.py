@@ -99,8 +99,7 @@ optim_wrapper = dict(
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
     checkpoint=dict(type='CheckpointHook', interval=max_iters,
-                    by_epoch=False, max_keep_ckpts=1),
-    visualization=dict(type='DetVisualizationHook', draw=False))
+                    by_epoch=False, max_keep_ckpts=1))
 log_processor = dict(type='LogProcessor', window_size=1, by_epoch=False)
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='gloo'))

@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """Run a Video K-Net model on a video file or a frame folder.
 
-The model runs online, frame by frame (``knet.apis.init_model`` +
-``knet.apis.inference_vps``), so memory stays bounded whatever the video
-length. The coloured panoptic overlay (stuff in class colours, every track
-in its own colour, class names and track ids at segment centres) goes to an
-MP4/GIF or to a folder of PNG frames; ``--save-pred`` also writes the raw
-predictions in the KITTI-STEP submission format
-(``<DIR>/<seq:04d>/<frame:06d>.png``: R = class id, G * 256 + B = track id).
+The model comes from ``knet.apis.init_model``. A VPS model runs online,
+frame by frame (``knet.apis.inference_vps``), so memory stays bounded
+whatever the video length; a VIS model (``VideoKNetVIS``) ranks its
+instances over the whole video (``knet.apis.inference_vis``). The coloured
+overlay (stuff in class colours, every track or video instance in its own
+colour, class names and track ids at segment centres; the drawing of
+``tools/test.py --show-dir``) goes to an MP4/GIF or to a folder of PNG
+frames; ``--save-pred`` also writes the raw VPS predictions in the
+KITTI-STEP submission format (``<DIR>/<seq:04d>/<frame:06d>.png``: R = class
+id, G * 256 + B = track id).
 
 Example::
 
@@ -122,12 +125,7 @@ def _is_vis_model(model) -> bool:
 def _inference_fn(model) -> Callable:
     """The knet.apis frame-iterator inference for this kind of model."""
     from knet import apis
-    name = 'inference_vis' if _is_vis_model(model) else 'inference_vps'
-    fn = getattr(apis, name, None)
-    if fn is None:
-        raise UserError(f'knet.apis.{name} is not available: this model '
-                        'kind has no demo yet')
-    return fn
+    return apis.inference_vis if _is_vis_model(model) else apis.inference_vps
 
 
 def _result_maps(result, score_thr: float, ignore_index: int):
@@ -142,12 +140,11 @@ def _result_maps(result, score_thr: float, ignore_index: int):
         track = getattr(result, 'track_ids', None)
         track = np.zeros_like(semantic) if track is None else _np(track)
         return semantic, track, 0
-    # VIS branch: instance overlays
-    scores = _np(result.scores)
-    keep = scores > score_thr
+    # VIS branch (knet.apis.VISFrameResult: NumPy arrays, [K, H, W] masks
+    # even for K = 1): instance overlays as VideoPanopticVisualizer draws them
     semantic, track = instances_to_maps(
-        _np(result.masks)[keep], _np(result.labels)[keep],
-        _np(result.instances_id)[keep], scores[keep], ignore_index)
+        result.masks, result.labels, result.instances_id, result.scores,
+        ignore_index, score_thr=score_thr)
     return semantic, track, 1
 
 
