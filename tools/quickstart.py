@@ -259,7 +259,7 @@ def build_cfg(args, data_root: str):
                     max(1, int(round(m * scale))) for m in sched.milestones
                 ]
     hooks = cfg.setdefault('default_hooks', {})
-    logger = hooks.get('logger') or dict(type='LoggerHook')
+    logger = hooks.get('logger') or dict(type='AtomicLoggerHook')
     # at least ~20 points on the loss curve, even for a short run
     logger['interval'] = max(1, min(int(logger.get('interval', 10)),
                                     iters // 20))

@@ -114,7 +114,7 @@ optim_wrapper = dict(
 # `tools/test.py --show-dir`: one overlay per frame with stable track colours
 # (VideoVisualizationHook + VideoPanopticVisualizer of video_runtime.py)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
+    logger=dict(interval=10),
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=max_iters,
         max_keep_ckpts=1))

@@ -22,7 +22,7 @@ param_scheduler = [
 default_hooks = dict(
     _delete_=True,
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=1),
+    logger=dict(type='AtomicLoggerHook', interval=1),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=3, by_epoch=False),
     sampler_seed=dict(type='DistSamplerSeedHook'))

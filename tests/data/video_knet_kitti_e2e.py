@@ -97,7 +97,7 @@ optim_wrapper = dict(
     optimizer=dict(lr=1e-3),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=1.0)}))
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=1),
+    logger=dict(interval=1),
     checkpoint=dict(type='CheckpointHook', interval=max_iters,
                     by_epoch=False, max_keep_ckpts=1))
 log_processor = dict(type='LogProcessor', window_size=1, by_epoch=False)
