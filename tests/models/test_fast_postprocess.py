@@ -1,7 +1,8 @@
 """The fast post-processing paths equal the brute-force (release-order) ones.
 
-* exact candidate pruning of the joint merge (``prune_candidates``) vs
-  resizing every candidate to full resolution;
+* exact candidate pruning of the joint merge (``prune_candidates``, and
+  the tiled merge, see also ``test_tiled_merge.py``) vs resizing every
+  candidate to full resolution;
 * the pruned semantic filter of Video K-Net vs the plain argmax of the
   resized logits;
 * boxes from a label map vs boxes from per-object boolean masks.
@@ -199,12 +200,12 @@ def test_max_indices_break_ties_like_argmax():
     assert not bool((y.max(0).indices == 7).any())
 
 
-@pytest.mark.parametrize('k,h2,w2,crop', [(2, 24, 40, (48, 80)),
+@pytest.mark.parametrize('k,h2,w2,crop', [(2, 24, 48, (48, 96)),
                                           (2, 37, 29, (70, 51)),
-                                          (4, 9, 13, (36, 50)),
-                                          (1, 20, 33, (17, 33))])
-def test_banded_argmax_equals_full_resize(k, h2, w2, crop):
-    """Band-by-band upsampling (one-row halo) gives the same per-pixel
+                                          (4, 9, 25, (36, 97)),
+                                          (1, 50, 90, (47, 90))])
+def test_tiled_argmax_equals_full_resize(k, h2, w2, crop):
+    """Tile-by-tile upsampling (one-pixel halo) gives the same per-pixel
     argmax as resizing the whole masks, on random logits."""
     gen = torch.Generator().manual_seed(6)
     head = _head()
@@ -212,30 +213,31 @@ def test_banded_argmax_equals_full_resize(k, h2, w2, crop):
     scores = torch.rand(23, generator=gen)
     meta = dict(batch_input_shape=(k * h2, k * w2), img_shape=crop,
                 ori_shape=crop)
-    got = head._banded_argmax(logits, scores, meta, band_rows=5)
+    tiled = head._tiled_masks(logits, torch.arange(23), meta)
     full = head.rescale_masks(logits, meta)
-    assert got is not None
-    assert torch.equal(got, (scores.view(-1, 1, 1) * full).argmax(0))
-    # a chain with a resize to a different ori_shape is not banded
+    assert tiled is not None
+    assert torch.equal(tiled.argmax(scores),
+                       (scores.view(-1, 1, 1) * full).argmax(0))
+    # a chain with a resize to a different ori_shape is not tiled
     other = dict(meta, ori_shape=(crop[0] + 3, crop[1]))
-    assert head._banded_argmax(logits, scores, other) is None
+    assert head._tiled_masks(logits, torch.arange(23), other) is None
 
 
-def test_pruned_banded_merge_equals_brute_force_at_stride_two():
+def test_pruned_tiled_merge_equals_brute_force_at_stride_two():
     """Merge input at half the padded size (the video configs' x2 step):
-    the banded path is taken and equals the brute force."""
+    the tiled path is taken and equals the brute force."""
     gen = torch.Generator().manual_seed(7)
     fast = _head(uncovered='best_kept')
     slow = _head(uncovered='best_kept', prune_candidates=False)
     calls = []
-    banded = fast._banded_argmax
+    tiled = fast._tiled_masks
 
     def spy(*args, **kwargs):
-        out = banded(*args, **kwargs)
+        out = tiled(*args, **kwargs)
         calls.append(out is not None)
         return out
 
-    fast._banded_argmax = spy
+    fast._tiled_masks = spy
     meta = dict(img_shape=(96, 160), batch_input_shape=(96, 160),
                 ori_shape=(96, 160))
     for trial in range(4):

@@ -7,7 +7,8 @@ stuff class T + j. Inference: sigmoid scores of the last stage, top-k
 (kernel, thing class) pairs, stuff kernel j scored by its own class, then the
 panoptic merge (:mod:`knet.models.layers.panoptic_merge`) or top-k instances.
 """
-from typing import Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -19,8 +20,9 @@ from torch import Tensor
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures.mask import mask2bbox
 from ..layers.kernel_targets import KernelTargets
-from ..layers.panoptic_merge import (PanopticOutput, argmax_contenders,
-                                     merge_joint, merge_thing_first,
+from ..layers.panoptic_merge import (PanopticOutput, TiledMasks,
+                                     argmax_contenders, merge_joint,
+                                     merge_thing_first, sigmoid_exact,
                                      window_bounds)
 
 __all__ = ['KernelIterHead']
@@ -32,6 +34,20 @@ _DEFAULT_ASSIGNER = dict(
         dict(type='KNetMaskCost', weight=1.0, pred_act=True),
         dict(type='KNetDiceCost', weight=4.0, pred_act=True)
     ])
+
+
+@contextmanager
+def _intra_op_threads(num: Optional[int]) -> Iterator[None]:
+    """Run the block with ``num`` torch intra-op threads (None: as is)."""
+    old = torch.get_num_threads()
+    if num is None or num == old:
+        yield
+        return
+    torch.set_num_threads(num)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 @MODELS.register_module()
@@ -62,9 +78,15 @@ class KernelIterHead(BaseModule):
             with the joint merge, resize only the candidates that can win a
             pixel (exact, see :func:`argmax_contenders`); False: resize all,
             the release's brute force; both give identical results),
-            ``banded_merge`` (True: with pruning, the per-pixel argmax is
-            computed band by band without the [M, H, W] masks where that is
-            bit-exact, see :meth:`_banded_argmax`).
+            ``tiled_merge`` (True: with pruning, the per-pixel argmax, the
+            >= 0.5 areas and the uncovered fill are computed tile by tile
+            from the contenders of each tile, without the [M, H, W] masks,
+            where that is bit-exact, see :class:`TiledMasks`;
+            ``banded_merge=False``, its former name, also turns it off),
+            ``merge_threads`` (torch intra-op threads of the tiled merge on
+            CPU, default 1: it runs many small ops, which extra threads
+            only slow down with fork/join latency, and badly where cores
+            are shared; None keeps torch's setting).
     """
 
     def __init__(self,
@@ -108,7 +130,8 @@ class KernelIterHead(BaseModule):
             merge_resolution='image',
             thing_candidates='topk',
             prune_candidates=True,
-            banded_merge=True)
+            tiled_merge=True,
+            merge_threads=1)
         if test_cfg:
             test_cfg = dict(test_cfg)
             merge = dict(self.test_cfg['merge_stuff_thing'])
@@ -266,51 +289,45 @@ class KernelIterHead(BaseModule):
     # ------------------------------------------------------------------ #
     def rescale_masks(self, mask_logits: Tensor, img_meta: dict) -> Tensor:
         """Sigmoid, resize to the padded input, crop, resize to ori_shape
-        (the release's order of operations). [M, h, w] -> [M, H, W]."""
+        (the release's order of operations). [M, h, w] -> [M, H, W].
+
+        Every mask is sigmoided with :func:`sigmoid_exact` and resized as an
+        image of its own ([M, 1, h, w]): its values then do not depend on
+        the other masks resized with it (torch's CPU kernels round some
+        elements differently by position, and resize 3-channel images with
+        another kernel on one thread), so a pruned or tiled merge equals the
+        brute force bit for bit."""
         h, w = img_meta['img_shape'][:2]
         masks = F.interpolate(
-            mask_logits.unsqueeze(0).sigmoid(),
+            sigmoid_exact(mask_logits).unsqueeze(1),
             size=tuple(img_meta['batch_input_shape']),
             mode='bilinear',
             align_corners=False)[:, :, :h, :w]
         ori = tuple(img_meta['ori_shape'][:2])
         if tuple(masks.shape[-2:]) == ori:
             # a same-size bilinear resize is the identity: skip it
-            return masks.squeeze(0)
+            return masks.squeeze(1)
         return F.interpolate(
-            masks, size=ori, mode='bilinear', align_corners=False).squeeze(0)
+            masks, size=ori, mode='bilinear', align_corners=False).squeeze(1)
 
-    def _banded_argmax(self, mask_logits: Tensor, scores: Tensor,
-                       img_meta: dict, band_rows: int = 32
-                       ) -> Optional[Tensor]:
-        """Per-pixel argmax of ``scores x rescale_masks(mask_logits)``
-        computed band by band, without the [M, H, W] masks; bit-identical
-        to the full computation. Only for the chain of one power-of-two
-        upsampling to the padded input, crop, no resize to ``ori_shape``
-        (then the source coordinates of a band with a one-row halo are exact
-        in float); None otherwise."""
-        m, h2, w2 = mask_logits.shape
+    def _tiled_masks(self, mask_logits: Tensor, kernels: Tensor,
+                     img_meta: dict,
+                     low_res_logits: Optional[Tensor] = None
+                     ) -> Optional[TiledMasks]:
+        """``rescale_masks(mask_logits[kernels])`` as :class:`TiledMasks`
+        (exact argmax and areas without the [M, H, W] masks) when the chain
+        is one power-of-two upsampling to the padded input and a crop (no
+        resize to ``ori_shape``), above torch's small-output kernel switch;
+        None otherwise."""
+        h2, w2 = mask_logits.shape[-2:]
         pad_h, pad_w = (int(v) for v in img_meta['batch_input_shape'])
         h, w = (int(v) for v in img_meta['img_shape'][:2])
         k = pad_h // h2
         if (k not in (1, 2, 4, 8) or k * h2 != pad_h or k * w2 != pad_w
-                or tuple(img_meta['ori_shape'][:2]) != (h, w)):
+                or tuple(img_meta['ori_shape'][:2]) != (h, w)
+                or pad_h + pad_w <= 128 or kernels.numel() == 0):
             return None
-        probs = mask_logits.sigmoid()  # the same tensor-wide op as the
-        weights = scores.view(-1, 1, 1)  # release (one sigmoid call)
-        ids = torch.empty((h, w), dtype=torch.long,
-                          device=mask_logits.device)
-        for y0 in range(0, -(-h // k), band_rows):
-            y1 = min(y0 + band_rows, h2)
-            a, b = max(y0 - 1, 0), min(y1 + 1, h2)
-            up = F.interpolate(
-                probs[None, :, a:b], size=(k * (b - a), pad_w),
-                mode='bilinear', align_corners=False)[0]
-            top, bottom = k * y0, min(k * y1, h)
-            off = k * (y0 - a)
-            ids[top:bottom] = (weights * up[:, off:off + bottom - top, :w]
-                               ).max(0).indices
-        return ids
+        return TiledMasks(mask_logits, kernels, k, (h, w), low_res_logits)
 
     def _crop_masks(self, mask_logits: Tensor, img_meta: dict) -> Tensor:
         """Sigmoid masks at mask resolution, cropped to the image area."""
@@ -319,45 +336,70 @@ class KernelIterHead(BaseModule):
         h, w = img_meta['img_shape'][:2]
         ch = int(round(h * mh / pad_h))
         cw = int(round(w * mw / pad_w))
-        return mask_logits.sigmoid()[:, :ch, :cw]
+        return sigmoid_exact(mask_logits[:, :ch, :cw])
 
-    def _contenders(self, logits: Tensor, scores: Tensor,
-                    low_res_logits: Optional[Tensor],
-                    kernel_inds: Optional[Tensor] = None) -> Tensor:
+    @staticmethod
+    def _unique_kernels(kernel_inds: Tensor, scores: Tensor) -> Tensor:
+        """Indices of the candidates whose kernel (hence mask) no earlier
+        candidate with a score at least as high has: the others never win
+        a pixel (they lose or tie with a lower index everywhere)."""
+        same = kernel_inds.view(-1, 1) == kernel_inds.view(1, -1)
+        earlier = torch.ones_like(same).tril(-1)
+        at_least = scores.view(1, -1) >= scores.view(-1, 1)
+        keep = ~(same & earlier & at_least).any(1)
+        return keep.nonzero(as_tuple=False).squeeze(1)
+
+    def _contenders(self, logits: Tensor, kernel_inds: Tensor,
+                    scores: Tensor,
+                    low_res_logits: Optional[Tensor] = None) -> Tensor:
         """Indices of the candidates that can win a pixel of the joint merge
         at any resolution the masks are resized to (exact pruning).
 
         Args:
-            logits: [M, h, w] candidate mask logits (merge input).
+            logits: [N, h, w] mask logits (merge input) of every kernel.
+            kernel_inds: [M] kernel of each candidate; duplicates are
+                dropped first (see :meth:`_unique_kernels`).
             scores: [M] candidate scores.
-            low_res_logits: [M, h', w'] logits that ``logits`` were
+            low_res_logits: [N, h', w'] logits that ``logits`` were
                 bilinearly upsampled from (bounds are cheaper there), or
                 None (bounds from ``logits`` in cells of 4 x 4 pixels).
-            kernel_inds: [M] kernel of each candidate. A candidate whose
-                kernel (hence mask) an earlier candidate with a score at
-                least as high already has never wins a pixel (it loses
-                or ties with a lower index everywhere) and is dropped.
         """
-        keep = torch.ones(scores.shape[0], dtype=torch.bool,
-                          device=scores.device)
-        if kernel_inds is not None and kernel_inds.numel():
-            same = kernel_inds.view(-1, 1) == kernel_inds.view(1, -1)
-            earlier = torch.ones_like(same).tril(-1)
-            at_least = scores.view(1, -1) >= scores.view(-1, 1)
-            keep &= ~(same & earlier & at_least).any(1)
-        idx = keep.nonzero(as_tuple=False).squeeze(1)
-        logits = logits[idx]
-        scores = scores[idx]
+        idx = self._unique_kernels(kernel_inds, scores)
         if low_res_logits is not None:
-            low_res_logits = low_res_logits[idx]
-        if low_res_logits is not None:
-            lower, upper = window_bounds(low_res_logits, window=5)
+            lower, upper = window_bounds(
+                low_res_logits[kernel_inds[idx]], window=5)
         else:
-            lower, upper = window_bounds(logits, window=5, cell=4)
-        w = scores.float().view(-1, 1, 1)
+            lower, upper = window_bounds(
+                logits[kernel_inds[idx]], window=5, cell=4)
+        w = scores[idx].float().view(-1, 1, 1)
+        # atol: far below any probability that matters, far above
+        # subnormal rounding
         win = argmax_contenders(w * lower.sigmoid(), w * upper.sigmoid(),
-                                atol=0.0)
+                                atol=1e-30)
         return idx[win]
+
+    @torch.no_grad()
+    def _tiled_merge(self, mask_logits: Tensor, kernels: Tensor,
+                     scores: Tensor, labels: Tensor, img_meta: dict,
+                     low_res_logits: Optional[Tensor],
+                     joint_kwargs: dict) -> Optional[PanopticOutput]:
+        """:func:`merge_joint` of the candidates (rows ``kernels`` of
+        ``mask_logits``) tile by tile, without the [M, H, W] masks (see
+        :class:`TiledMasks`); None where the resize chain does not allow
+        it."""
+        tiled = self._tiled_masks(mask_logits, kernels, img_meta,
+                                  low_res_logits)
+        if tiled is None:
+            return None
+
+        def fill_argmax(kept: Tensor, free: Tensor) -> Tensor:
+            return kept[tiled.argmax(scores[kept], kept, free)[free]]
+
+        return merge_joint(
+            None, scores, labels, self.num_thing_classes,
+            ids=tiled.argmax(scores), orig_area=tiled.area,
+            orig_area_bounds=tiled.area_bounds, fill_argmax=fill_argmax,
+            **joint_kwargs)
 
     def panoptic_single(self, cls_score: Tensor, mask_logits: Tensor,
                         img_meta: dict,
@@ -394,51 +436,53 @@ class KernelIterHead(BaseModule):
         image_res = cfg['merge_resolution'] == 'image'
         cand_scores = torch.cat([thing_scores, stuff_scores])
         cand_labels = torch.cat([thing_labels, stuff_labels])
+        joint_kwargs = dict(
+            overlap_thr=merge_cfg['overlap_thr'],
+            instance_score_thr=merge_cfg['instance_score_thr'],
+            uncovered=cfg['uncovered'],
+            fill_label=cfg['fill_label'])
         # candidates whose masks are resized (all, or the exact contenders)
-        sub = None
+        sub, result = None, None
         if cfg['merge_joint'] and cfg.get('prune_candidates', True):
-            sub = self._contenders(
-                mask_logits[kernel_inds], cand_scores,
-                None if low_res_logits is None else
-                low_res_logits[kernel_inds], kernel_inds)
-        sub_kernels = kernel_inds if sub is None else kernel_inds[sub]
-        ids = None
-        if image_res and sub is not None and cfg.get('banded_merge', True):
-            sub_logits = mask_logits[sub_kernels]
-            ids = self._banded_argmax(sub_logits, cand_scores[sub],
-                                      img_meta)
-        if ids is not None:
-            # full-resolution masks only for the candidates that win pixels
-            def masks(cands: Tensor) -> Tensor:
-                return self.rescale_masks(sub_logits[cands], img_meta)
-        elif image_res:
-            masks = self.rescale_masks(mask_logits[sub_kernels], img_meta)
-        else:
-            masks = self._crop_masks(mask_logits[sub_kernels], img_meta)
+            if image_res and cfg.get('tiled_merge', True) and \
+                    cfg.get('banded_merge', True):
+                sub = self._unique_kernels(kernel_inds, cand_scores)
+                threads = cfg.get('merge_threads', 1) \
+                    if mask_logits.device.type == 'cpu' else None
+                with _intra_op_threads(threads):
+                    result = self._tiled_merge(
+                        mask_logits, kernel_inds[sub], cand_scores[sub],
+                        cand_labels[sub], img_meta, low_res_logits,
+                        joint_kwargs)
+            if result is None:
+                sub = self._contenders(mask_logits, kernel_inds,
+                                       cand_scores, low_res_logits)
         nt = thing_kernels.numel()
-        if cfg['merge_joint']:
-            result = merge_joint(
-                masks,
-                cand_scores if sub is None else cand_scores[sub],
-                cand_labels if sub is None else cand_labels[sub],
-                t,
-                overlap_thr=merge_cfg['overlap_thr'],
-                instance_score_thr=merge_cfg['instance_score_thr'],
-                uncovered=cfg['uncovered'],
-                fill_label=cfg['fill_label'],
-                ids=ids)
-            if sub is not None:  # subset positions -> candidate indices
-                result.cand_inds = sub[result.cand_inds]
-        else:
-            result = merge_thing_first(
-                masks[:nt], thing_scores, thing_labels, masks[nt:],
-                stuff_scores, stuff_labels,
-                mask_thr=cfg['mask_thr'],
-                iou_thr=merge_cfg['iou_thr'],
-                stuff_max_area=merge_cfg['stuff_max_area'],
-                instance_score_thr=merge_cfg['instance_score_thr'],
-                uncovered=cfg['uncovered'],
-                fill_label=cfg['fill_label'])
+        if result is None:
+            sub_kernels = kernel_inds if sub is None else kernel_inds[sub]
+            if image_res:
+                masks = self.rescale_masks(mask_logits[sub_kernels],
+                                           img_meta)
+            else:
+                masks = self._crop_masks(mask_logits[sub_kernels], img_meta)
+            if cfg['merge_joint']:
+                result = merge_joint(
+                    masks,
+                    cand_scores if sub is None else cand_scores[sub],
+                    cand_labels if sub is None else cand_labels[sub], t,
+                    **joint_kwargs)
+            else:
+                result = merge_thing_first(
+                    masks[:nt], thing_scores, thing_labels, masks[nt:],
+                    stuff_scores, stuff_labels,
+                    mask_thr=cfg['mask_thr'],
+                    iou_thr=merge_cfg['iou_thr'],
+                    stuff_max_area=merge_cfg['stuff_max_area'],
+                    instance_score_thr=merge_cfg['instance_score_thr'],
+                    uncovered=cfg['uncovered'],
+                    fill_label=cfg['fill_label'])
+        if sub is not None:  # subset positions -> candidate indices
+            result.cand_inds = sub[result.cand_inds]
         if not image_res:
             size = tuple(img_meta['ori_shape'][:2])
             result.seg_ids = F.interpolate(
