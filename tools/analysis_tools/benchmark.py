@@ -251,6 +251,9 @@ def run_benchmark(config: str,
     model_cfg = cfg.model
     if model_cfg.get('backbone', {}).get('init_cfg') is not None:
         model_cfg.backbone.init_cfg = None  # no weight download
+    # fixed random weights: the masks the merge sees, hence its cost, depend
+    # on them, so unseeded runs are not comparable
+    torch.manual_seed(seed)
     model = MODELS.build(model_cfg)
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu')
@@ -398,6 +401,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         'model (frames/s delivered)')
     parser.add_argument('--workers', type=int, default=2,
                         help='dataloader workers of --data')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the random weights and frames')
     parser.add_argument('--flops', action='store_true',
                         help='also count the GFLOPs of each component on '
                         'one extra frame (FlopCounterMode)')
@@ -435,7 +440,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             result = run_benchmark(args.config, args.checkpoint, args.shape,
                                    args.frames, args.device, args.repeat,
-                                   args.warmup,
+                                   args.warmup, seed=args.seed,
                                    cfg_options=args.cfg_options,
                                    flops=args.flops)
     except Exception as exc:  # report, no traceback
