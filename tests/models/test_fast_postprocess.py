@@ -8,7 +8,6 @@
 * boxes from a label map vs boxes from per-object boolean masks.
 All on random inputs; no timings.
 """
-import copy
 
 import pytest
 import torch
@@ -16,34 +15,12 @@ import torch.nn.functional as F
 
 pytest.importorskip('mmdet')
 
-from mmdet.registry import MODELS  # noqa: E402
-
 from knet.models.detectors.video_knet_utils import (  # noqa: E402
     boxes_from_label_map, masks_to_boxes)
 from knet.models.layers.panoptic_merge import (  # noqa: E402
     argmax_contenders, window_bounds)
-from knet.utils.setup_env import register_all_modules  # noqa: E402
 
-register_all_modules(init_default_scope=False)
-
-C, P, T, S = 16, 12, 2, 5
-STAGE = dict(
-    type='KernelUpdateHead', num_classes=T + S, num_thing_classes=T,
-    num_stuff_classes=S, num_heads=2, feedforward_channels=32,
-    in_channels=C, out_channels=C, mask_upsample_stride=4,
-    kernel_updator_cfg=dict(
-        type='KernelUpdator', in_channels=C, feat_channels=C,
-        out_channels=C))
-
-
-def _head(**test_cfg):
-    cfg = dict(
-        type='KernelIterHead', num_stages=1, stage_loss_weights=[1],
-        num_proposals=P, num_thing_classes=T, num_stuff_classes=S,
-        mask_head=STAGE, assigner=None,
-        test_cfg=dict(max_per_img=10, merge_stuff_thing=dict(
-            instance_score_thr=0.25, overlap_thr=0.6), **test_cfg))
-    return MODELS.build(copy.deepcopy(cfg))
+from ._tiny_head import P, S, T, tiny_iter_head as _head  # noqa: E402
 
 
 def _smooth_logits(n, h, w, gen, scale=8.0):

@@ -9,7 +9,6 @@ number of pixels >= 0.5 per mask. Random and structured logits, ties
 of padded inputs, upsampling factors 1 / 2 / 4 / 8, bounds from the merge
 input or from the low-resolution logits.
 """
-import copy
 import zlib
 
 import pytest
@@ -18,32 +17,10 @@ import torch.nn.functional as F
 
 pytest.importorskip('mmdet')
 
-from mmdet.registry import MODELS  # noqa: E402
-
 from knet.models.layers.panoptic_merge import (  # noqa: E402
     merge_joint, sigmoid_exact)
-from knet.utils.setup_env import register_all_modules  # noqa: E402
 
-register_all_modules(init_default_scope=False)
-
-C, P, T, S = 16, 12, 2, 5
-STAGE = dict(
-    type='KernelUpdateHead', num_classes=T + S, num_thing_classes=T,
-    num_stuff_classes=S, num_heads=2, feedforward_channels=32,
-    in_channels=C, out_channels=C, mask_upsample_stride=4,
-    kernel_updator_cfg=dict(
-        type='KernelUpdator', in_channels=C, feat_channels=C,
-        out_channels=C))
-
-
-def _head(**test_cfg):
-    test_cfg = dict(dict(max_per_img=10, merge_stuff_thing=dict(
-        instance_score_thr=0.25, overlap_thr=0.6)), **test_cfg)
-    cfg = dict(
-        type='KernelIterHead', num_stages=1, stage_loss_weights=[1],
-        num_proposals=P, num_thing_classes=T, num_stuff_classes=S,
-        mask_head=STAGE, assigner=None, test_cfg=test_cfg)
-    return MODELS.build(copy.deepcopy(cfg))
+from ._tiny_head import P, S, T, tiny_iter_head as _head  # noqa: E402
 
 
 HEAD = _head()
