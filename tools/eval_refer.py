@@ -37,15 +37,18 @@ from knet.datasets.refer import (REFER, REFER_DATASETS,  # noqa: E402
                                  segmentation_to_rle)
 from knet.evaluation.functional.referring import (  # noqa: E402
     box_iou_xywh, mask_iou_metrics)
-from knet.formats.io import DataError, dump_json, load_json, run_cli  # noqa
+from knet.formats.io import DataError, dump_json, load_json  # noqa: E402
+from knet.formats.referring import \
+    validate_referring_predictions  # noqa: E402
+from knet.utils.cli import ArgumentParser, float_range, run_cli  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Box accuracy and mask IoU of referring-expression '
         'predictions on one REFER split (format: see this file\'s '
         'docstring).')
-    parser.add_argument('--data-root', required=True,
+    parser.add_argument('--data-root', required=True, path='in-dir',
                         help='REFER data_root (holds <dataset>/)')
     parser.add_argument('--dataset', required=True,
                         choices=sorted(REFER_DATASETS))
@@ -54,30 +57,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--split', required=True,
                         help="train, val, test, testA, testB or testC "
                         "(REFER's rules: 'test' = every test split)")
-    parser.add_argument('--pred', required=True, help='predictions JSON')
-    parser.add_argument('--iou-thr', type=float, default=0.5,
-                        help='box IoU threshold for a hit')
-    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--pred', required=True, path='in-file',
+                        help='predictions JSON')
+    parser.add_argument('--iou-thr', type=float_range(0, 1, lo_open=True),
+                        default=0.5,
+                        help='box IoU threshold for a hit, in (0, 1]')
+    parser.add_argument('--out', path='out-file', suffixes=('.json',),
+                        help='write the metrics to this JSON file')
     return parser.parse_args(argv)
-
-
-def _entries(doc, path: str) -> List[dict]:
-    entries = doc.get('predictions') if isinstance(doc, dict) else doc
-    if not isinstance(entries, list) or \
-            not all(isinstance(e, dict) for e in entries):
-        raise DataError(f'{path}: expected a list of prediction objects (or '
-                        '{"predictions": [...]})')
-    return entries
 
 
 def evaluate(refer: REFER, split: str, entries: List[dict],
              iou_thr: float = 0.5, path: str = 'predictions') -> Dict:
-    """Metrics of ``entries`` on ``split`` (see module docstring)."""
-    keys = {('sent_id' in e, 'ref_id' in e) for e in entries}
-    if keys and keys != {(True, False)} and keys != {(False, True)}:
-        raise DataError(f'{path}: every entry needs exactly one of sent_id '
-                        'or ref_id, the same one for the whole file')
-    unit = 'ref' if keys == {(False, True)} else 'sentence'
+    """Metrics of ``entries`` on ``split`` (see module docstring); the
+    entries are checked first (:func:`validate_referring_predictions`)."""
+    entries, key = validate_referring_predictions(entries, path)
+    unit = 'ref' if key == 'ref_id' else 'sentence'
     ref_ids = refer.getRefIds(split=split)
     if not ref_ids:
         raise DataError(f'{refer.DATA_DIR}: no refs in split {split!r}')
@@ -87,19 +82,18 @@ def evaluate(refer: REFER, split: str, entries: List[dict],
                  for s in refer.Refs[r]['sentences']]
     else:
         items = [(r, refer.Refs[r]) for r in ref_ids]
-    key = 'sent_id' if unit == 'sentence' else 'ref_id'
-    preds: Dict = {}
-    for e in entries:
-        if e[key] in preds:
-            raise DataError(f'{path}: two predictions for {key} {e[key]}')
-        preds[e[key]] = e
+    if not entries:
+        raise DataError(f'{path}: no predictions: nothing to evaluate')
+    preds: Dict = {e[key]: e for e in entries}
     wanted = {i for i, _ in items}
     ignored = sum(1 for k in preds if k not in wanted)
-    has_box = any('bbox' in e for e in preds.values())
-    has_mask = any('segmentation' in e for e in preds.values())
-    if preds and not (has_box or has_mask):
-        raise DataError(f'{path}: entries have neither bbox nor '
-                        'segmentation')
+    if ignored == len(preds):
+        raise DataError(f'{path}: none of the {len(preds)} predictions is '
+                        f'for a {key} of split {split!r}: nothing to '
+                        'evaluate')
+    has_box = any(e.get('bbox') is not None for e in preds.values())
+    has_mask = any(e.get('segmentation') is not None
+                   for e in preds.values())
 
     pred_boxes, gt_boxes, inters, unions = [], [], [], []
     gt_masks: Dict[int, np.ndarray] = {}  # ref_id -> mask (sentences share)
@@ -110,10 +104,6 @@ def evaluate(refer: REFER, split: str, entries: List[dict],
         if has_box:
             gt_boxes.append(refer.getRefBox(ref['ref_id']))
             box = pred.get('bbox') if pred else None
-            if box is not None and (not isinstance(box, list) or
-                                    len(box) != 4):
-                raise DataError(f'{path}: {key} {item_id}: bbox must be '
-                                '[x, y, w, h]')
             pred_boxes.append(box if box is not None else [0, 0, 0, 0])
         if has_mask:
             if ref['ref_id'] not in gt_masks:
@@ -155,8 +145,8 @@ def evaluate(refer: REFER, split: str, entries: List[dict],
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    doc = load_json(args.pred)
-    entries = _entries(doc, args.pred)
+    entries, _ = validate_referring_predictions(load_json(args.pred),
+                                                args.pred)
     refer = REFER(args.data_root, args.dataset, args.split_by)
     result = evaluate(refer, args.split, entries, iou_thr=args.iou_thr,
                       path=args.pred)
@@ -165,7 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         text = f'{100 * v:.2f}' if isinstance(v, float) else str(v)
         print(f'{k:<{width}}  {text}')
     if args.out:
-        dump_json(result, args.out)
+        dump_json(result, args.out, indent=1)
     return 0
 
 

@@ -28,7 +28,8 @@ if __package__ in (None, ''):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knet.formats.io import (DataError, atomic_write_bytes,  # noqa: E402
-                             load_json, run_cli)
+                             load_json)
+from knet.utils.cli import run_cli  # noqa: E402
 
 #: (output key, index in YTVISeval.stats)
 STATS = (('AP', 0), ('AP50', 1), ('AP75', 2), ('AP_small', 3),

@@ -53,7 +53,7 @@ from knet.evaluation.functional.vpq import (CONVENTIONS,  # noqa: E402
                                             VPQAccumulator, VPQStats)
 from knet.formats.cityscapes import CITYSCAPES_CLASSES  # noqa: E402
 from knet.formats.io import DataError, atomic_write_bytes  # noqa: E402
-from knet.formats.io import run_cli  # noqa: E402
+from knet.utils.cli import run_cli  # noqa: E402
 from knet.formats.panopticapi import rgb2id  # noqa: E402
 
 KITTI_THINGS = (11, 13)

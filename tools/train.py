@@ -12,16 +12,17 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from knet.utils.cli import (add_runner_args, export_local_rank,  # noqa: E402
-                            run_cli)
+from knet.utils.cli import (ArgumentParser, add_runner_args,  # noqa: E402
+                            export_local_rank, run_cli)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Train a K-Net / Video K-Net model.')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', path='in-file',
+                        help='train config file path')
     parser.add_argument(
-        '--work-dir',
+        '--work-dir', path='out-dir',
         help='where logs and checkpoints go (default: '
         'work_dirs/<config name>)')
     parser.add_argument(
@@ -64,4 +65,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    sys.exit(run_cli(main))

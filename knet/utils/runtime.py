@@ -6,7 +6,7 @@ from typing import Optional
 
 import torch
 
-from .cli import UserError
+from .cli import UserError, check_output_path
 
 __all__ = ['load_config', 'prepare_train_cfg', 'prepare_test_cfg',
            'adapt_dist_backend']
@@ -46,11 +46,14 @@ def adapt_dist_backend(cfg) -> None:
 
 
 def _work_dir(cfg, work_dir: Optional[str], config_path: str) -> None:
+    """Set ``cfg.work_dir`` and check, before any work, that it can be
+    written (and is no input of the run)."""
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
+    check_output_path(cfg.work_dir, 'out-dir', 'work_dir')
 
 
 def prepare_train_cfg(cfg,
@@ -62,8 +65,8 @@ def prepare_train_cfg(cfg,
                       resume: Optional[str] = None) -> None:
     """Apply tools/train.py's options to ``cfg`` in place."""
     cfg.launcher = launcher
-    adapt_dist_backend(cfg)
     _work_dir(cfg, work_dir, config_path)
+    adapt_dist_backend(cfg)
     if amp:
         if not torch.cuda.is_available():
             raise UserError('--amp needs a CUDA device (none is available)')
@@ -95,8 +98,8 @@ def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
                      config_path: str, checkpoint: str) -> None:
     """Apply tools/test.py's common options to ``cfg`` in place."""
     cfg.launcher = launcher
-    adapt_dist_backend(cfg)
     _work_dir(cfg, work_dir, config_path)
+    adapt_dist_backend(cfg)
     if not osp.isfile(checkpoint):
         raise UserError(f'{checkpoint}: checkpoint not found')
     cfg.load_from = checkpoint

@@ -51,8 +51,20 @@ def configure_submission(cfg, out_dir: str, format_only: bool) -> None:
 
 
 def add_pickle_dump(runner, out: str) -> None:
-    """Also dump raw predictions to ``out`` (.pkl / .pickle)."""
+    """Also dump raw predictions to ``out`` (.pkl / .pickle), atomically."""
     from mmengine.evaluator import DumpResults
+    from mmengine.fileio import dump
+
+    from knet.formats.io import atomic_output
+
+    class AtomicDumpResults(DumpResults):
+        """mmengine's DumpResults through a temporary file and a rename."""
+
+        def compute_metrics(self, results: list) -> dict:
+            with atomic_output(self.out_file_path) as tmp:
+                dump(results, tmp, file_format='pkl')
+            return {}
+
     if not out.endswith(('.pkl', '.pickle')):
         raise UserError(f'{out}: --out must end with .pkl or .pickle')
-    runner.test_evaluator.metrics.append(DumpResults(out_file_path=out))
+    runner.test_evaluator.metrics.append(AtomicDumpResults(out_file_path=out))

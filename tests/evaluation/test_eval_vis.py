@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from knet.evaluation.writers.youtube_vis import YouTubeVISWriter, encode_rle
-from knet.formats.io import run_cli
+from knet.utils.cli import run_cli
 
 from ._tools import load_tool
 
