@@ -61,7 +61,8 @@ def main(argv=None) -> None:
     from mmengine.runner import Runner
 
     from knet.utils.cli import UserError
-    from knet.utils.runtime import load_config, prepare_test_cfg
+    from knet.utils.runtime import (config_errors, load_config,
+                                    prepare_test_cfg)
     from knet.utils.test_options import (add_pickle_dump,
                                          configure_submission,
                                          configure_visualization)
@@ -74,10 +75,11 @@ def main(argv=None) -> None:
         configure_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.submission_dir:
         configure_submission(cfg, args.submission_dir, args.format_only)
-    runner = Runner.from_cfg(cfg)
-    if args.out:
-        add_pickle_dump(runner, args.out)
-    runner.test()
+    with config_errors(args.config):
+        runner = Runner.from_cfg(cfg)
+        if args.out:
+            add_pickle_dump(runner, args.out)
+        runner.test()
 
 
 if __name__ == '__main__':

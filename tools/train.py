@@ -50,7 +50,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     from mmengine.runner import Runner
 
-    from knet.utils.runtime import load_config, prepare_train_cfg
+    from knet.utils.runtime import (config_errors, load_config,
+                                    prepare_train_cfg)
     cfg = load_config(args.config, args.cfg_options)
     prepare_train_cfg(
         cfg,
@@ -60,8 +61,9 @@ def main(argv=None) -> None:
         amp=args.amp,
         auto_scale_lr=args.auto_scale_lr,
         resume=args.resume)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with config_errors(args.config):
+        runner = Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -33,8 +33,8 @@ from .errors import UserError
 
 __all__ = [
     'UserError', 'UsageError', 'ArgumentParser', 'int_range', 'float_range',
-    'run_cli', 'check_input', 'check_output_path', 'add_runner_args',
-    'export_local_rank'
+    'run_cli', 'check_input', 'check_output_path', 'add_cfg_options',
+    'add_runner_args', 'export_local_rank'
 ]
 
 #: exit status of an unexpected failure (a bug or an input nobody checked)
@@ -390,15 +390,31 @@ def run_cli(main: Callable[[Optional[List[str]]], object],
 # --------------------------------------------------------------------------
 # options shared by tools/train.py and tools/test.py
 # --------------------------------------------------------------------------
-def add_runner_args(parser, example_override: str, launcher_script: str):
-    """Options shared by tools/train.py and tools/test.py: ``--cfg-options``,
-    ``--launcher`` and the ``--local-rank`` that torch launchers pass."""
+def add_cfg_options(parser, example_override: str) -> None:
+    """``--cfg-options KEY=VALUE ...`` (mmengine's ``DictAction``), with a
+    malformed item reported as a usage error naming the option."""
     from mmengine.config import DictAction
+
+    class CfgOptions(DictAction):
+
+        def __call__(self, parser, namespace, values, option_string=None):
+            try:
+                super().__call__(parser, namespace, values, option_string)
+            except (ValueError, AssertionError, TypeError) as e:
+                raise argparse.ArgumentError(
+                    self, f'expected KEY=VALUE items ({e})') from None
+
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptions,
         help=f'override config entries, e.g. {example_override}')
+
+
+def add_runner_args(parser, example_override: str, launcher_script: str):
+    """Options shared by tools/train.py and tools/test.py: ``--cfg-options``,
+    ``--launcher`` and the ``--local-rank`` that torch launchers pass."""
+    add_cfg_options(parser, example_override)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

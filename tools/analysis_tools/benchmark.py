@@ -45,14 +45,13 @@ from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import torch
-from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
 from knet.formats.io import dump_json  # noqa: E402
 from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
-                            int_range, run_cli)
+                            add_cfg_options, int_range, run_cli)
 
 
 def _sync(device: torch.device) -> None:
@@ -414,10 +413,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         'one extra frame (FlopCounterMode)')
     parser.add_argument('--out', path='out-file', suffixes=('.json',),
                         help='write the result as JSON here')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, e.g. '
-        'model.roi_head.test_cfg.merge_resolution=mask')
+    add_cfg_options(parser, 'model.roi_head.test_cfg.merge_resolution=mask')
     args = parser.parse_args(argv)
 
     if args.device.startswith('cuda') and not torch.cuda.is_available():

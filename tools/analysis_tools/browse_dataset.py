@@ -27,11 +27,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 
 from knet.formats.io import atomic_write_bytes  # noqa: E402
 from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
-                            float_range, int_range, run_cli)
+                            add_cfg_options, float_range, int_range, run_cli)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    from mmengine.config import DictAction
     parser = ArgumentParser(
         description='Write images of pipeline samples (all frames of a '
         'sample side by side, masks coloured by instance id).')
@@ -49,9 +48,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='only write files, do not open a window')
     parser.add_argument('--alpha', type=float_range(0, 1), default=0.5,
                         help='opacity of the label colours (default: 0.5)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. '
-                        'train_dataloader.dataset.data_root=data/x/')
+    add_cfg_options(parser, 'train_dataloader.dataset.data_root=data/x/')
     return parser.parse_args(argv)
 
 

@@ -150,10 +150,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         images, anns = [], []
         for img_id, (img, lab, ins) in enumerate(
                 tqdm(items, desc=f'cityscapes {split}', unit='image')):
-            rel_img = img.relative_to(src)
-            link_or_copy(img, dst / rel_img, args.mode)
-            for p in (lab, ins):
-                link_or_copy(p, dst / p.relative_to(src), args.mode)
+            # the labels are checked before anything of the image is written
             label_ids, inst = read_image(lab), read_image(ins)
             if label_ids.ndim != 2 or inst.ndim != 2 or \
                     label_ids.shape != inst.shape:
@@ -162,6 +159,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             bad = np.setdiff1d(np.unique(label_ids), list(id2label))
             if bad.size:
                 raise DataError(f'{lab}: illegal label id {int(bad[0])}')
+            rel_img = img.relative_to(src)
+            link_or_copy(img, dst / rel_img, args.mode)
+            for p in (lab, ins):
+                link_or_copy(p, dst / p.relative_to(src), args.mode)
             stem = str(lab.relative_to(src))[:-len('_labelIds.png')]
             train = dst / f'{stem}_labelTrainIds.png'
             if args.force or not train.exists():

@@ -104,6 +104,14 @@ def process_frame(img_path: Path, mask_path: Optional[Path], out_img: Path,
     for out in (out_img, out_mask):
         if out is not None and not args.force and out.exists():
             check_size(out, size, args.short_side)
+    array = None
+    if need_mask:  # checked before anything of the frame is written
+        mask = open_image(mask_path)
+        if mask.size != image.size:
+            raise DataError(f'{mask_path}: size {mask.size} differs from its '
+                            f'image {img_path} {image.size}')
+        array = np.array(mask.resize(size, Image.NEAREST))
+        check_mask(array, mask_path)
     if need_img:
         if image.size == size:
             link_or_copy(img_path, out_img, args.mode)
@@ -117,12 +125,6 @@ def process_frame(img_path: Path, mask_path: Optional[Path], out_img: Path,
     if out_mask is None:
         return None, written
     if need_mask:
-        mask = open_image(mask_path)
-        if mask.size != image.size:
-            raise DataError(f'{mask_path}: size {mask.size} differs from its '
-                            f'image {img_path} {image.size}')
-        array = np.array(mask.resize(size, Image.NEAREST))
-        check_mask(array, mask_path)
         save_image(out_mask, array.astype(np.uint16))
         written += 1
     else:
