@@ -11,8 +11,9 @@ Then:
   ``'out-dir'``, ``'out-path'``) may not resolve to an input file nor lie
   inside an input folder the tool reads (``'in-tree'``), and their folder
   must be writable, all before any work starts;
-* every file the tool writes goes through :func:`knet.formats.io.atomic_output`,
-  which also refuses a destination that is an input read so far;
+* every file the tool writes goes through
+  :func:`knet.formats.io.atomic_output`, which also refuses a destination
+  that is an input read so far;
 * an error is one line, ``error: <file or option>: <what is wrong>``, on
   stderr: exit status 2 for a command line argparse rejects (unknown option,
   value out of range), 1 for a bad file or bad input data, 3 for an

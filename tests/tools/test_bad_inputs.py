@@ -434,7 +434,7 @@ CASES = [
          lambda d, w: ['--src', d.kitti_raw, '--dst', w / 'out', '--mode',
                        'move'],
          _words('--mode', 'invalid choice'), rc=2),
-    # ------------------------------------------------------ youtubevis2coco
+    # ------------------------------------------------------- youtubevis2coco
     Case('ytvis-input-missing', YTVIS2COCO,
          lambda d, w: ['-i', w / 'nope', '-o', w / 'out', '--version',
                        '2019'],
@@ -506,7 +506,7 @@ CASES = [
          lambda d, w: ['-i', d.ytvis_ann, '-o', d.ytvis_train, '--version',
                        '2019'],
          _words('--output', 'is a file, expected a folder')),
-    # --------------------------------------------------------- vipseg_prepare
+    # -------------------------------------------------------- vipseg_prepare
     Case('vipseg-duplicate-in-split', VIPSEG_PREP,
          lambda d, w: ['--src', w / 'in' / 'raw', '--dst', w / 'out',
                        '--short-side', '24'],
@@ -567,7 +567,7 @@ CASES = [
          setup=lambda d, w: run_cli(load_script(VIPSEG_PREP).main, [
              '--src', str(d.vipseg_raw), '--dst', str(w / 'in' / 'prep'),
              '--short-side', '24'])),
-    # ----------------------------------------------------- cityscapes_prepare
+    # ---------------------------------------------------- cityscapes_prepare
     Case('cityscapes-label-missing', CITY_PREP,
          lambda d, w: ['--src', w / 'in' / 'raw', '--dst', w / 'out',
                        '--splits', 'train'],
@@ -595,7 +595,7 @@ CASES = [
          lambda d, w: ['--src', d.cityscapes_raw, '--dst',
                        d.cityscapes_raw / 'gtFine' / 'out'],
          _words('--dst', 'inside the input folder')),
-    # --------------------------------------------------------------- refer2coco
+    # ------------------------------------------------------------ refer2coco
     Case('refer2coco-root-missing', REFER2COCO,
          lambda d, w: ['--data-root', w / 'nope', '--dataset', 'refcoco',
                        '--split-by', 'unc', '--out', w / 'out'],
@@ -629,7 +629,7 @@ CASES = [
          lambda d, w: ['--data-root', d.refer, '--dataset', 'refcoco',
                        '--split-by', 'umd', '--out', w / 'out'],
          _words('refs(umd).p', "no splitBy 'umd'")),
-    # --------------------------------------------------------------- eval_refer
+    # ------------------------------------------------------------ eval_refer
     Case('eval-refer-pred-missing', EVAL_REFER,
          _eval_refer(pred=lambda d, w: w / 'nope.json'),
          _words('--pred', 'no such file')),
@@ -682,7 +682,7 @@ CASES = [
                        w / 'in' / 'pred.json'],
          _words("no such split 'testZ'"),
          setup=_pred([dict(sent_id=3, bbox=[0, 0, 4, 4])])),
-    # --------------------------------------------------------------- check_data
+    # ------------------------------------------------------------ check_data
     Case('check-unknown-dataset', CHECK,
          lambda d, w: ['nope', '--root', d.kitti], _words("'nope'")),
     Case('check-sample-zero', CHECK,
@@ -716,7 +716,7 @@ CASES = [
              d.coco / 'annotations' / 'panoptic_train2017.json',
              copytree(d.coco, w / 'in' / 'coco') / 'annotations' /
              'panoptic_train2017.json', _duplicate_segment)),
-    # ----------------------------------------------------------- make_synthetic
+    # -------------------------------------------------------- make_synthetic
     Case('synthetic-zero-videos', SYNTH,
          lambda d, w: ['kitti-step', '--out', w / 'out', '--videos', '0'],
          _words('--videos', 'got 0'), rc=2),
@@ -733,7 +733,7 @@ CASES = [
     Case('synthetic-out-unwritable', SYNTH,
          lambda d, w: ['kitti-step', '--out', UNWRITABLE],
          _words('--out', 'cannot write')),
-    # ----------------------------------------------------------- analyze_logs
+    # ---------------------------------------------------------- analyze_logs
     Case('logs-missing', LOGS,
          lambda d, w: ['plot_curve', w / 'nope.json', '--out',
                        w / 'out' / 'c.png'],
@@ -818,7 +818,7 @@ CASES = [
          marks=(pytest.mark.xfail(
              reason='strict checkpoint loading is Task C (issue 17 item 3)',
              strict=True),)),
-    # --------------------------------------------------------- browse_dataset
+    # -------------------------------------------------------- browse_dataset
     Case('browse-config-missing', BROWSE,
          lambda d, w: [w / 'nope.py', '--output-dir', w / 'out',
                        '--not-show'],
@@ -835,7 +835,7 @@ CASES = [
                        '--not-show', '--cfg-options',
                        f'train_dataloader.dataset.data_root={w}/nope/'],
          _words('nope', 'not found')),
-    # -------------------------------------------------------------- benchmarks
+    # ------------------------------------------------------------ benchmarks
     Case('benchmark-frames-zero', BENCH,
          lambda d, w: [REPO / E2E, '--frames', '0'],
          _words('--frames', 'got 0'), rc=2),
@@ -983,3 +983,39 @@ def test_browse_without_display_writes_files(data, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert 'no display' in proc.stderr
     assert len(files_under(tmp_path / 'out')) == 1
+
+
+# --------------------------------------------------------------------------
+# the shell launchers: bad arguments stop them before torchrun / srun
+# --------------------------------------------------------------------------
+LAUNCHERS = [
+    # (id, command, environment, exit status, words of the error line)
+    ('dist-train-no-args', ['tools/dist_train.sh'], {}, 2, ['usage:']),
+    ('dist-train-config-missing', ['tools/dist_train.sh', 'nope.py', '2'],
+     {}, 1, ['nope.py', 'no such config file']),
+    ('dist-train-gpus-zero', ['tools/dist_train.sh', E2E, '0'], {}, 2,
+     ['GPUS', "'0'"]),
+    ('dist-train-gpus-word', ['tools/dist_train.sh', E2E, 'two'], {}, 2,
+     ['GPUS', "'two'"]),
+    ('dist-test-checkpoint-missing',
+     ['tools/dist_test.sh', E2E, 'nope.pth', '2'], {}, 1,
+     ['nope.pth', 'no such checkpoint']),
+    ('dist-test-bad-port', ['tools/dist_test.sh', E2E, E2E, '2'],
+     {'PORT': 'x'}, 2, ['PORT', "'x'"]),
+    ('slurm-train-config-missing',
+     ['tools/slurm_train.sh', 'p', 'j', 'nope.py', 'w'], {}, 1, ['nope.py']),
+    ('slurm-test-checkpoint-missing',
+     ['tools/slurm_test.sh', 'p', 'j', E2E, 'nope.pth'], {}, 1,
+     ['nope.pth']),
+]
+
+
+@pytest.mark.parametrize('args, env, rc, words', [
+    pytest.param(a, e, r, wd, id=i) for i, a, e, r, wd in LAUNCHERS])
+def test_launcher_bad_arguments(args, env, rc, words):
+    proc = subprocess.run(['bash'] + args, cwd=REPO,
+                          env=subprocess_env(env), capture_output=True,
+                          text=True, timeout=60)
+    line = error_line(proc.returncode, proc.stderr, rc)
+    for word in words:
+        assert word in line, (word, line)

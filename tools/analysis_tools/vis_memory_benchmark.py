@@ -73,7 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'exceeds this (default: 1.5)')
     parser.add_argument('--out', path='out-file', suffixes=('.json',),
                         help='write the figures to this JSON file')
-    parser.add_argument('--work-dir', path='out-dir', help='keep the synthetic data here '
+    parser.add_argument('--work-dir', path='out-dir',
+                        help='keep the synthetic data here '
                         '(default: a temporary folder)')
     # internal: one measurement in this process
     parser.add_argument('--measure', nargs=3, metavar=('ROOT', 'WIN', 'OV'),

@@ -5,9 +5,10 @@ Checked per split (train2017, val2017): ``annotations/panoptic_{split}.json``
 ``{split}/`` and the panoptic PNG folder (``panoptic_{split}/`` as in
 Detectron2, or ``annotations/panoptic_{split}/`` as in mmdet's configs),
 an image and a PNG for every annotation, the JSON's schema
-(:func:`~knet.formats.coco_panoptic.validate_panoptic_json`); decoded (a sample, all with
-``full``): PNGs of the image's size whose segment ids are all listed in
-``segments_info``, with categories from the JSON's category list.
+(:func:`~knet.formats.coco_panoptic.validate_panoptic_json`); decoded (a
+sample, all with ``full``): PNGs of the image's size whose segment ids are
+all listed in ``segments_info``, with categories from the JSON's category
+list.
 """
 from pathlib import Path
 

@@ -5,8 +5,9 @@ Checked: the converted ``annotations/youtube_vis_{version}_{split}.json``
 categories are the version's 40 classes, the JSON's schema
 (:func:`~knet.formats.youtube_vis.validate_coco_video`: unique ids, frames
 of a video numbered 0.. without gaps, annotations on known images with known
-categories, masks of the image's size), every image of every video exists; decoded (a sample, all with ``full``): the
-frames, and the masks (RLE / polygon) whose size must match the image.
+categories, masks of the image's size), every image of every video exists;
+decoded (a sample, all with ``full``): the frames, and the masks whose size
+must match the image.
 """
 from pathlib import Path
 
