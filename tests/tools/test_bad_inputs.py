@@ -183,6 +183,9 @@ class Data:
         self.coco = root / 'coco'
         make_synthetic('coco_panoptic', self.coco, videos=1, frames=2,
                        size=size, seed=0)
+        self.cvps = root / 'cityscapes_vps'
+        make_synthetic('cityscapes-vps', self.cvps, videos=2, frames=2,
+                       size=size, seed=0)
         self.log = write_json(root / 'logs' / 'scalars.json', {})
         self.log.write_text('\n'.join(json.dumps(r) for r in (
             dict(lr=1e-4, loss=2.0, iter=1, step=1, time=0.5, epoch=1),
@@ -373,6 +376,28 @@ def _refer_argv(tool):
     return lambda d, w: ['--data-root', w / 'in' / 'refer', '--dataset',
                          'refcoco', '--split-by', 'unc', '--split', 'val',
                          '--pred', d.root / 'refer_pred.json']
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:60])
+
+
+def _paint_class(path: Path, cls: int) -> None:
+    rgb = read_image(path)
+    rgb[:4, :4, 0] = cls
+    save_image(path, rgb)
+
+
+def _converted_ytvis(fn):
+    """setup: the converted train JSON of a YouTube-VIS tree, changed."""
+    def setup(d, w):
+        root = copytree(d.ytvis, w / 'in' / 'yt')
+        assert run_cli(load_script(YTVIS2COCO).main, [
+            '-i', str(root / 'annotations'), '-o', str(root / 'annotations'),
+            '--version', '2019']) == 0
+        path = root / 'annotations' / 'youtube_vis_2019_train.json'
+        edit_json(path, path, fn)
+    return setup
 
 
 def _duplicate_segment(data):
@@ -716,6 +741,36 @@ CASES = [
              d.coco / 'annotations' / 'panoptic_train2017.json',
              copytree(d.coco, w / 'in' / 'coco') / 'annotations' /
              'panoptic_train2017.json', _duplicate_segment)),
+    Case('check-kitti-truncated-png', CHECK,
+         lambda d, w: ['kitti-step', '--root', w / 'in' / 'kitti', '--full'],
+         _words('000002_000000_panoptic.png', 'cannot decode'), report=True,
+         setup=lambda d, w: _truncate(copytree(d.kitti, w / 'in' / 'kitti') /
+                                      'video_sequence' / 'val' /
+                                      '000002_000000_panoptic.png')),
+    Case('check-kitti-class-200', CHECK,
+         lambda d, w: ['kitti-step', '--root', w / 'in' / 'kitti', '--full'],
+         _words('000002_000000_panoptic.png', '200'), report=True,
+         setup=lambda d, w: _paint_class(copytree(
+             d.kitti, w / 'in' / 'kitti') / 'video_sequence' / 'val' /
+             '000002_000000_panoptic.png', 200)),
+    Case('check-cityscapes-vps-json-list', CHECK,
+         lambda d, w: ['cityscapes_vps', '--root', w / 'in' / 'cvps'],
+         _words('panoptic_gt_val_city_vps.json', 'expected an object'),
+         report=True,
+         setup=lambda d, w: edit_json(
+             d.cvps / 'panoptic_gt_val_city_vps.json',
+             copytree(d.cvps, w / 'in' / 'cvps') /
+             'panoptic_gt_val_city_vps.json', lambda data: [data])),
+    Case('check-ytvis-string-frame-id', CHECK,
+         lambda d, w: ['youtube_vis_2019', '--root', w / 'in' / 'yt'],
+         _words('youtube_vis_2019_train.json', 'images[0].frame_id',
+                'expected an integer'), report=True,
+         setup=_converted_ytvis(lambda data: data['images'][0].update(
+             frame_id='0'))),
+    Case('check-refcoco-bad-refs', CHECK,
+         lambda d, w: ['refcoco', '--root', w / 'in' / 'refer'],
+         _words('refs(unc).p', "missing key 'split'"), report=True,
+         setup=_refer(lambda refs: refs[0].pop('split'))),
     # -------------------------------------------------------- make_synthetic
     Case('synthetic-zero-videos', SYNTH,
          lambda d, w: ['kitti-step', '--out', w / 'out', '--videos', '0'],
