@@ -70,12 +70,15 @@ def _keys_or_error(fn, where: str):
 
 def read_kitti_step(path, what: str = 'ground truth',
                     num_classes: int = KITTI_STEP_NUM_CLASSES,
-                    things: Iterable[int] = KITTI_STEP_THING_IDS
+                    things: Iterable[int] = KITTI_STEP_THING_IDS,
+                    planes: Optional[Tuple[np.ndarray, ...]] = None
                     ) -> LabelFrame:
     """A KITTI-STEP RGB map; ``what='prediction'`` reads a submission PNG
-    (no crowd)."""
+    (no crowd). ``planes``: the file's (R, G, B) planes if already read."""
+    if planes is None:
+        planes = read_rgb_planes(path, what)
     try:
-        codes, scale = pack_kitti_step(read_rgb_planes(path, what))
+        codes, scale = pack_kitti_step(planes)
     except ValueError as e:
         raise DataError(f'{path}: {e}') from None
     things = tuple(things)

@@ -17,7 +17,7 @@ import numpy as np
 from knet.evaluation.functional.stq import STQAccumulator
 from knet.evaluation.functional.vpq import VPQAccumulator, VPQStats
 from knet.formats.cityscapes import CITYSCAPES_CLASSES
-from knet.formats.io import DataError
+from knet.formats.io import DataError, read_rgb_planes
 from knet.formats.kitti_step import (KITTI_STEP_NUM_CLASSES,
                                      KITTI_STEP_THING_IDS)
 from .benchmarks import vpq_windows, window_labels
@@ -39,8 +39,14 @@ def _kitti_task(task):
     stq = STQAccumulator(KITTI_STEP_NUM_CLASSES, KITTI_STEP_THING_IDS)
     vpq = VPQAccumulator(KITTI_STEP_NUM_CLASSES, windows, convention)
     for i, (gt_path, pred_path) in enumerate(frames):
-        table = frame_table(read_kitti_step(gt_path, 'ground truth'),
-                            read_kitti_step(pred_path, 'prediction'))
+        # Decode both files, then pack both: packing the first before the
+        # second is decoded makes glibc's malloc return freed pages to the
+        # system and fault them in again (~10x the page faults, ~30 % time).
+        gt = read_rgb_planes(gt_path, 'ground truth')
+        pred = read_rgb_planes(pred_path, 'prediction')
+        table = frame_table(
+            read_kitti_step(gt_path, 'ground truth', planes=gt),
+            read_kitti_step(pred_path, 'prediction', planes=pred))
         counted = i >= start
         if counted:
             stq.update(table, seq)
