@@ -81,3 +81,28 @@ def test_label_space():
     assert out.tolist() == [[13, 0, 10, 255, 255, 255]]
     plain = LabelSpace(dict(classes=('a', 'b')))
     assert plain.label_ids == (0, 1) and plain.thing_ids == ()
+
+
+def test_parallel_results_equal_serial_bit_for_bit(tmp_path):
+    """Chunk states are merged in task order, so a parallel run adds the
+    floats exactly as the serial one does."""
+    from knet.evaluation.offline import evaluate_kitti_step
+    from knet.formats import encode_kitti_step
+    rng = np.random.default_rng(0)
+    gt_dir = tmp_path / 'gt' / 'video_sequence' / 'val'
+    for seq in (2, 6):
+        for t in range(7):
+            sem = rng.choice(np.array([0, 2, 8, 11, 13, 255], np.uint8),
+                             (16, 24))
+            inst = np.where(np.isin(sem, (11, 13)),
+                            rng.integers(0, 4, sem.shape), 0)
+            save_image(gt_dir / f'{seq:06d}_{t:06d}_panoptic.png',
+                       encode_kitti_step(sem, inst))
+            sem[rng.random(sem.shape) < 0.2] = 8
+            save_image(tmp_path / 'pred' / f'{seq:04d}' / f'{t:06d}.png',
+                       encode_kitti_step(sem, inst * (1 + (t > 3))))
+    args = (tmp_path / 'gt', 'val', tmp_path / 'pred')
+    serial = evaluate_kitti_step(*args, workers=1, chunk=2)
+    parallel = evaluate_kitti_step(*args, workers=2, chunk=2)
+    assert serial == parallel
+    assert 0 < serial['STQ'] < 1

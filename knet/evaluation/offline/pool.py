@@ -5,6 +5,7 @@ frames early so that the VPQ windows ending in it see all their frames
 (those warm-up frames are decoded but not counted). Every work item returns
 a small mergeable state, so memory stays at a window of frames per worker.
 """
+import functools
 import math
 import multiprocessing as mp
 import sys
@@ -29,28 +30,34 @@ def chunk_size(total: int, workers: int, chunk: int = 0) -> int:
     return chunk or max(8, math.ceil(total / max(1, workers * 4)))
 
 
+def _indexed(fn: Callable, item):
+    index, task = item
+    return index, fn(task)
+
+
 def run_tasks(fn: Callable, tasks: List, workers: int, total: int,
               desc: str) -> List:
     """``fn`` over ``tasks`` in ``workers`` processes (in this one for 1),
     with a progress bar over ``total`` frames; each result ends with the
-    number of frames it counted. Results come in completion order."""
+    number of frames it counted. Results come in task order, so that
+    merging them adds floats in the same order whatever the workers."""
     from tqdm import tqdm
     bar = tqdm(total=total, desc=desc, unit='frame', disable=None,
                file=sys.stderr)
-    results = []
+    results = [None] * len(tasks)
     try:
         if workers <= 1 or len(tasks) <= 1:
-            for t in tasks:
-                r = fn(t)
-                bar.update(r[-1])
-                results.append(r)
+            for i, t in enumerate(tasks):
+                results[i] = fn(t)
+                bar.update(results[i][-1])
         else:
             ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods()
                                  else 'spawn')
             with ctx.Pool(min(workers, len(tasks))) as pool:
-                for r in pool.imap_unordered(fn, tasks):
+                for i, r in pool.imap_unordered(functools.partial(
+                        _indexed, fn), enumerate(tasks)):
                     bar.update(r[-1])
-                    results.append(r)
+                    results[i] = r
     finally:
         bar.close()
     return results
