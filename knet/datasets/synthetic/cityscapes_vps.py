@@ -30,7 +30,7 @@ import numpy as np
 from knet.formats.cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_THING_IDS
 from knet.formats.io import dump_json, save_image
 from knet.formats.panopticapi import id2rgb
-from knet.formats.youtube_vis import mask_to_bbox, mask_to_rle
+from knet.formats.coco_mask import mask_to_bbox, mask_to_rle
 
 from .scene import paint_video
 
