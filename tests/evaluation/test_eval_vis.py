@@ -6,7 +6,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from knet.evaluation.writers.youtube_vis import YouTubeVISWriter, encode_rle
+from knet.evaluation.writers.youtube_vis import YouTubeVISWriter
+from knet.formats.coco_mask import encode_rle
 from knet.formats.io import run_cli
 
 from ._tools import load_tool

@@ -33,12 +33,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-if __name__ == '__main__':
-    import types
-    if 'knet.evaluation' not in sys.modules:  # skip the mmdet-based metrics
-        _pkg = types.ModuleType('knet.evaluation')
-        _pkg.__path__ = [str(ROOT / 'knet' / 'evaluation')]
-        sys.modules['knet.evaluation'] = _pkg
 
 
 def _paint(t, size, objects):
@@ -63,7 +57,7 @@ def _paint(t, size, objects):
 def generate(root: Path, sequences: int, frames: int, size,
              small_ids: bool = False) -> None:
     from knet.formats.io import save_image
-    from knet.formats.kitti_step import encode_kitti_step
+    from knet.formats.kitti_step import KITTI_STEP_THING_IDS, encode_kitti_step
     rng = np.random.default_rng(0)
     gt_dir = root / 'gt' / 'video_sequence' / 'val'
     H, W = size
@@ -73,7 +67,7 @@ def generate(root: Path, sequences: int, frames: int, size,
             h = int(rng.integers(max(2, H // 20), max(3, H // 4)))
             w = int(rng.integers(max(2, W // 60), max(3, W // 8)))
             objects.append((k + 1 + (0 if small_ids else 300 * (k % 2)),
-                            (11, 13)[k % 2],
+                            KITTI_STEP_THING_IDS[k % 2],
                             int(rng.integers(H // 25 + 1, H - h)),
                             int(rng.integers(0, W - w)), h, w,
                             int(rng.integers(-6, 7))))

@@ -9,7 +9,8 @@ frames, and the masks (RLE / polygon) whose size must match the image.
 """
 from pathlib import Path
 
-from knet.formats.youtube_vis import rle_to_mask, ytvis_classes
+from knet.formats.coco_mask import rle_to_mask
+from knet.formats.youtube_vis import ytvis_classes
 
 from .base import CheckReport, register_checker
 from ._util import decode, load_json, pick
