@@ -27,12 +27,8 @@ from typing import Dict, List, Optional, Tuple
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from knet.formats.io import DataError, link_or_copy  # noqa: E402
+from knet.formats.kitti_step import KITTI_STEP_SPLITS  # noqa: E402
 from knet.utils.cli import ArgumentParser, run_cli  # noqa: E402
-
-SPLITS = {
-    'train': (0, 1, 3, 4, 5, 9, 11, 12, 15, 17, 19, 20),
-    'val': (2, 6, 7, 8, 10, 13, 14, 16, 18),
-}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -73,7 +69,8 @@ def plan(src: Path) -> List[Tuple[Path, str, int, int, str]]:
     if not seqs:
         raise DataError(f'{images}: no sequence folders (0000, 0001, ...)')
     for seq in seqs:
-        split = next((s for s, ids in SPLITS.items() if seq in ids), None)
+        split = next((s for s, ids in KITTI_STEP_SPLITS.items()
+                      if seq in ids), None)
         if split is None:
             raise DataError(f'{images / f"{seq:04d}"}: not an official '
                             'KITTI-STEP training sequence (0..20)')

@@ -1,24 +1,11 @@
 #!/usr/bin/env python
 """Evaluate referring-expression predictions against a REFER split.
 
-Prediction file (JSON): a list of entries, or ``{"predictions": [...]}``.
-Each entry names what it predicts by ``sent_id`` (one entry per
-expression, the usual protocol) or by ``ref_id`` (one per referred object;
-then every expression of the object shares it) -- one or the other for the
-whole file -- and gives one or both of:
-
-* ``"bbox": [x, y, w, h]`` -- COCO box in pixels (comprehension, REC);
-* ``"segmentation"`` -- the predicted mask at the image's full size as COCO
-  RLE (``{"size": [h, w], "counts": "..."}``, compressed string or
-  uncompressed list) or polygons ``[[x1, y1, x2, y2, ...], ...]``
-  (segmentation, RES).
-
-Metrics (knet/evaluation/functional/referring.py): ``box_acc@0.5`` (IoU >=
-0.5, or ``--iou-thr``), mask ``overall_iou`` (cumulative sum I / sum U),
-``mean_iou`` and ``precision@0.5..0.9``. Every expression (or ref) of the
-split counts: one without a prediction counts as a miss (IoU 0; reported as
-``missing``); predictions for ids outside the split are ignored (reported
-as ``ignored``); duplicates are an error.
+Predictions: a JSON list (or ``{"predictions": [...]}``) of entries with
+``sent_id`` (or ``ref_id`` for the whole file) and ``bbox`` ([x, y, w, h])
+and/or ``segmentation`` (COCO RLE or polygons, full image size). Metrics:
+box accuracy, mask overall / mean IoU, precision@0.5..0.9; the details are
+in knet/evaluation/offline/referring.py (``evaluate_refer``).
 
 Example:
     python tools/eval_refer.py --data-root data --dataset refcoco \
@@ -27,27 +14,23 @@ Example:
 import argparse
 import os.path as osp
 import sys
-from typing import Dict, List, Optional
-
-import numpy as np
+from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from knet.datasets.refer import (REFER, REFER_DATASETS,  # noqa: E402
-                                 segmentation_to_rle)
-from knet.evaluation.functional.referring import (  # noqa: E402
-    box_iou_xywh, mask_iou_metrics)
-from knet.formats.io import DataError, dump_json, load_json  # noqa: E402
-from knet.formats.referring import \
-    validate_referring_predictions  # noqa: E402
+from knet.datasets.refer import REFER, REFER_DATASETS  # noqa: E402
+from knet.evaluation.offline.referring import (  # noqa: E402
+    evaluate_refer, prediction_entries)
+from knet.formats.io import dump_json, load_json  # noqa: E402
 from knet.utils.cli import ArgumentParser, float_range, run_cli  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = ArgumentParser(
         description='Box accuracy and mask IoU of referring-expression '
-        'predictions on one REFER split (format: see this file\'s '
-        'docstring).')
+        'predictions on one REFER split. Predictions: a JSON list of '
+        '{sent_id (or ref_id), bbox [x, y, w, h] and/or segmentation (COCO '
+        'RLE or polygons)}.')
     parser.add_argument('--data-root', required=True, path='in-dir',
                         help='REFER data_root (holds <dataset>/)')
     parser.add_argument('--dataset', required=True,
@@ -67,89 +50,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def evaluate(refer: REFER, split: str, entries: List[dict],
-             iou_thr: float = 0.5, path: str = 'predictions') -> Dict:
-    """Metrics of ``entries`` on ``split`` (see module docstring); the
-    entries are checked first (:func:`validate_referring_predictions`)."""
-    entries, key = validate_referring_predictions(entries, path)
-    unit = 'ref' if key == 'ref_id' else 'sentence'
-    ref_ids = refer.getRefIds(split=split)
-    if not ref_ids:
-        raise DataError(f'{refer.DATA_DIR}: no refs in split {split!r}')
-    # evaluation items: (item id, ref)
-    if unit == 'sentence':
-        items = [(s['sent_id'], refer.Refs[r]) for r in ref_ids
-                 for s in refer.Refs[r]['sentences']]
-    else:
-        items = [(r, refer.Refs[r]) for r in ref_ids]
-    if not entries:
-        raise DataError(f'{path}: no predictions: nothing to evaluate')
-    preds: Dict = {e[key]: e for e in entries}
-    wanted = {i for i, _ in items}
-    ignored = sum(1 for k in preds if k not in wanted)
-    if ignored == len(preds):
-        raise DataError(f'{path}: none of the {len(preds)} predictions is '
-                        f'for a {key} of split {split!r}: nothing to '
-                        'evaluate')
-    has_box = any(e.get('bbox') is not None for e in preds.values())
-    has_mask = any(e.get('segmentation') is not None
-                   for e in preds.values())
-
-    pred_boxes, gt_boxes, inters, unions = [], [], [], []
-    gt_masks: Dict[int, np.ndarray] = {}  # ref_id -> mask (sentences share)
-    missing = 0
-    for item_id, ref in items:
-        pred = preds.get(item_id)
-        missing += pred is None
-        if has_box:
-            gt_boxes.append(refer.getRefBox(ref['ref_id']))
-            box = pred.get('bbox') if pred else None
-            pred_boxes.append(box if box is not None else [0, 0, 0, 0])
-        if has_mask:
-            if ref['ref_id'] not in gt_masks:
-                gt_masks[ref['ref_id']] = \
-                    refer.getMask(ref)['mask'].astype(bool)
-            gt = gt_masks[ref['ref_id']]
-            segm = pred.get('segmentation') if pred else None
-            if segm is None:
-                inters.append(0)
-                unions.append(int(gt.sum()))
-                continue
-            img = refer.Imgs[ref['image_id']]
-            try:
-                rle = segmentation_to_rle(segm, img['height'], img['width'])
-            except (ValueError, TypeError, KeyError) as e:
-                raise DataError(f'{path}: {key} {item_id}: bad segmentation '
-                                f'({e})') from None
-            from pycocotools import mask as mask_api
-            m = mask_api.decode(dict(rle, counts=rle['counts'].encode()))
-            m = m.astype(bool)
-            inters.append(int(np.count_nonzero(m & gt)))
-            unions.append(int(np.count_nonzero(m | gt)))
-
-    result = {'dataset': refer.dataset, 'splitBy': refer.splitBy,
-              'split': split, 'unit': unit, 'count': len(items),
-              'missing': int(missing), 'ignored': int(ignored)}
-    if has_box:
-        iou = box_iou_xywh(np.array(pred_boxes, dtype=float),
-                           np.array(gt_boxes, dtype=float))
-        result[f'box_acc@{iou_thr:g}'] = float((iou >= iou_thr).mean())
-        result['box_mean_iou'] = float(iou.mean())
-    if has_mask:
-        m = mask_iou_metrics(inters, unions)
-        m.pop('count')
-        result.update({f'mask_{k}' if 'iou' in k else k: v
-                       for k, v in m.items()})
-    return result
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    entries, _ = validate_referring_predictions(load_json(args.pred),
-                                                args.pred)
+    doc = load_json(args.pred)
+    entries = prediction_entries(doc, args.pred)
     refer = REFER(args.data_root, args.dataset, args.split_by)
-    result = evaluate(refer, args.split, entries, iou_thr=args.iou_thr,
-                      path=args.pred)
+    result = evaluate_refer(refer, args.split, entries,
+                            iou_thr=args.iou_thr, path=args.pred)
     width = max(len(k) for k in result)
     for k, v in result.items():
         text = f'{100 * v:.2f}' if isinstance(v, float) else str(v)

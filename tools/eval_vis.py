@@ -14,120 +14,28 @@ Example::
 frame of its video (a shorter list silently inflates IoU in the official
 evaluator, so it is rejected here), a known video and a known category.
 """
-import argparse
-import contextlib
-import io
 import json
-import math
 import sys
-import zipfile
 from pathlib import Path
-
 
 if __package__ in (None, ''):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knet.formats.io import (DataError, atomic_write_bytes,  # noqa: E402
-                             load_json)
-from knet.utils.cli import run_cli  # noqa: E402
-
-#: (output key, index in YTVISeval.stats)
-STATS = (('AP', 0), ('AP50', 1), ('AP75', 2), ('AP_small', 3),
-         ('AP_medium', 4), ('AP_large', 5), ('AR1', 6), ('AR10', 7),
-         ('AR100', 8), ('AR_small', 9), ('AR_medium', 10), ('AR_large', 11))
-
-
-def load_results(path: Path) -> list:
-    if path.suffix == '.zip':
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = [n for n in z.namelist() if n.endswith('.json')]
-                if not names:
-                    raise DataError(f'{path}: no .json file in the zip')
-                data = json.loads(z.read(names[0]))
-        except (zipfile.BadZipFile, json.JSONDecodeError) as e:
-            raise DataError(f'{path}: cannot read ({e})') from None
-    else:
-        data = load_json(path)
-    if not isinstance(data, list):
-        raise DataError(f'{path}: results must be a JSON list')
-    return data
-
-
-def check(gt: dict, results: list, gt_path: Path, res_path: Path) -> None:
-    """Reject what the official evaluator would silently mis-score."""
-    try:
-        videos = {v['id']: v for v in gt['videos']}
-        cats = {c['id'] for c in gt['categories']}
-        gt['annotations']
-    except (KeyError, TypeError):
-        raise DataError(f'{gt_path}: not a YouTube-VIS annotation file '
-                        f'(needs videos, annotations, categories)') from None
-    for i, r in enumerate(results):
-        try:
-            vid, cat, segs = r['video_id'], r['category_id'], \
-                r['segmentations']
-            float(r['score'])
-        except (KeyError, TypeError, ValueError):
-            raise DataError(f'{res_path}: result {i} needs video_id, '
-                            f'category_id, score and segmentations') from None
-        if vid not in videos:
-            raise DataError(f'{res_path}: result {i} has unknown video_id '
-                            f'{vid}')
-        if cat not in cats:
-            raise DataError(f'{res_path}: result {i} has unknown '
-                            f'category_id {cat}')
-        v = videos[vid]
-        n = v.get('length', len(v.get('file_names', [])))
-        if len(segs) != n:
-            raise DataError(f'{res_path}: result {i} (video {vid}) has '
-                            f'{len(segs)} segmentations for {n} frames')
-        for s in segs:
-            if s is not None and (not isinstance(s, dict) or
-                                  list(s.get('size', [])) !=
-                                  [v['height'], v['width']]):
-                raise DataError(f'{res_path}: result {i} (video {vid}) has '
-                                f'a mask that is not an RLE of size '
-                                f'{v["height"]}x{v["width"]}')
-
-
-def evaluate(gt: dict, results: list) -> dict:
-    """Run YTVIS/YTVISeval quietly; returns the 12 summary numbers."""
-    from mmdet.evaluation.functional import YTVIS, YTVISeval
-
-    from knet.evaluation.functional.compat import numpy_float_alias
-    log = io.StringIO()
-    with contextlib.redirect_stdout(log), numpy_float_alias():
-        ytvis = YTVIS(gt)
-        if results:
-            dt = ytvis.loadRes(results)
-            ev = YTVISeval(ytvis, dt, 'segm')
-            ev.evaluate()
-            ev.accumulate()
-            ev.summarize()
-            stats = list(ev.stats)
-        else:
-            stats = [-1.0] * 12
-    out, warnings = {}, []
-    for key, idx in STATS:
-        v = float(stats[idx])
-        # -1 is the evaluator's "undefined" (e.g. no GT in an area range)
-        out[key] = None if v < 0 or not math.isfinite(v) else v
-        if out[key] is None and key in ('AP', 'AP50', 'AP75', 'AR1', 'AR10'):
-            warnings.append(f'{key} is undefined (no ground truth or no '
-                            f'results)')
-    out['warnings'] = warnings
-    return out
+from knet.evaluation.offline.youtube_vis import (  # noqa: E402
+    check_results, evaluate_youtube_vis, load_results)
+from knet.formats.io import atomic_write_bytes, load_json  # noqa: E402
+from knet.utils.cli import ArgumentParser, run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description='YouTube-VIS AP with the '
-                                'official YTVOSeval maths.')
-    p.add_argument('--gt', required=True,
+    p = ArgumentParser(description='YouTube-VIS AP with the official '
+                       'YTVOSeval maths.')
+    p.add_argument('--gt', required=True, path='in-file',
                    help='raw YouTube-VIS annotation JSON')
-    p.add_argument('--results', required=True,
+    p.add_argument('--results', required=True, path='in-file',
                    help='results.json or submission_file.zip')
-    p.add_argument('--out', required=True, help='output JSON')
+    p.add_argument('--out', required=True, path='out-file',
+                   suffixes=('.json',), help='output JSON')
     return p.parse_args(argv)
 
 
@@ -136,8 +44,8 @@ def main(argv=None) -> int:
     gt_path, res_path = Path(args.gt), Path(args.results)
     gt = load_json(gt_path)
     results = load_results(res_path)
-    check(gt, results, gt_path, res_path)
-    res = evaluate(gt, results)
+    check_results(gt, results, gt_path, res_path)
+    res = evaluate_youtube_vis(gt, results)
     for w in res['warnings']:
         print(f'warning: {w}', file=sys.stderr)
     atomic_write_bytes(args.out, json.dumps(res, indent=1).encode())

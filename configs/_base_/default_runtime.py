@@ -4,7 +4,7 @@ default_scope = 'mmdet'
 # engine parts into mmdet's registries: a config alone builds a model.
 custom_imports = dict(
     imports=[
-        'knet.datasets', 'knet.models', 'knet.evaluation',
+        'knet.datasets', 'knet.models', 'knet.evaluation.metrics',
         'knet.visualization', 'knet.engine'
     ],
     allow_failed_imports=False)

@@ -24,6 +24,8 @@ from mmengine.structures import InstanceData
 from mmdet.registry import DATASETS, MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample, TrackDataSample
 
+from knet.formats.labels import LabelSpace
+
 __all__ = [
     'init_model', 'inference_vps', 'inference_vis', 'VPSFrameResult',
     'VISFrameResult'
@@ -207,8 +209,8 @@ def inference_vps(model: torch.nn.Module,
     pre = model.data_preprocessor
     flip = bool(getattr(pre, '_channel_conversion', False))
     meta = getattr(model, 'dataset_meta', None) or {}
-    label_ids = meta.get('label_ids')
-    lut = np.asarray(label_ids) if label_ids is not None else None
+    label_space = LabelSpace(meta) if meta.get('label_ids') is not None \
+        else None
     device = next(model.parameters()).device
     resizes = _test_resizes(getattr(model, 'cfg', None))
     for frame_id, frame in enumerate(frames):
@@ -221,7 +223,8 @@ def inference_vps(model: torch.nn.Module,
         pred = out[0][0].pred_panoptic_seg
         labels = pred.sem_seg[0].cpu().numpy().astype(np.int64)
         track_ids = pred.track_ids[0].cpu().numpy().astype(np.int64)
-        semantic = lut[labels] if lut is not None else labels
+        semantic = label_space.to_dataset(labels) \
+            if label_space is not None else labels
         yield VPSFrameResult(
             semantic=semantic, track_ids=track_ids, labels=labels)
 

@@ -39,12 +39,13 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 
 import numpy as np
 
+from knet.formats.coco_mask import segmentation_to_rle
 from knet.formats.io import DataError, register_input
 from knet.formats.validation import Validator
 
-__all__ = ['REFER', 'load_refs_pickle', 'segmentation_to_rle',
-           'validate_refs', 'validate_refer_instances', 'REFER_DATASETS',
-           'REFER_SPLITS', 'REFER_IMAGE_DIRS', 'REF_KEYS', 'SENTENCE_KEYS']
+__all__ = ['REFER', 'load_refs_pickle', 'validate_refs',
+           'validate_refer_instances', 'REFER_DATASETS', 'REFER_SPLITS',
+           'REFER_IMAGE_DIRS', 'REF_KEYS', 'SENTENCE_KEYS']
 
 #: dataset -> the splitBy values released for it.
 REFER_DATASETS: Dict[str, tuple] = {
@@ -216,48 +217,6 @@ def validate_refer_instances(data: Any, path: str) -> None:
         else:
             v.segmentation(seg, f'{at}.segmentation', im['height'],
                            im['width'])
-
-
-def segmentation_to_rle(segm: Any, height: int, width: int) -> dict:
-    """One compressed RLE (``counts`` as str) for any COCO segmentation.
-
-    Accepts polygons (list of flat coordinate lists), a list of RLEs
-    (compressed or uncompressed), or a single RLE dict. Several parts are
-    merged into their union.
-    """
-    mask_api = _mask_api()
-    if isinstance(segm, dict):
-        parts = [segm]
-    elif isinstance(segm, (list, tuple)) and len(segm) > 0:
-        parts = list(segm)
-    else:
-        raise ValueError(f'empty or unsupported segmentation: {segm!r:.80}')
-    if all(isinstance(p, (list, tuple, np.ndarray)) for p in parts):
-        rles = mask_api.frPyObjects([list(map(float, p)) for p in parts],
-                                    height, width)
-    elif all(isinstance(p, dict) for p in parts):
-        rles = []
-        for p in parts:
-            counts = p['counts']
-            if isinstance(counts, (list, tuple)):  # uncompressed RLE
-                rles.append(mask_api.frPyObjects(
-                    {'size': list(p['size']), 'counts': list(counts)},
-                    *p['size']))
-            else:  # compressed: pycocotools wants bytes
-                if isinstance(counts, str):
-                    counts = counts.encode('ascii')
-                rles.append({'size': list(p['size']), 'counts': counts})
-        for r in rles:
-            if tuple(r['size']) != (height, width):
-                raise ValueError(f'RLE size {list(r["size"])} does not match '
-                                 f'the image ({height}, {width})')
-    else:
-        raise ValueError(f'unsupported segmentation: {segm!r:.80}')
-    rle = mask_api.merge(rles, 0) if len(rles) > 1 else rles[0]
-    counts = rle['counts']
-    return {'size': [int(s) for s in rle['size']],
-            'counts': counts.decode('ascii') if isinstance(counts, bytes)
-            else counts}
 
 
 def _id_list(ids: Any) -> list:

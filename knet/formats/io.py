@@ -34,7 +34,8 @@ from knet.utils.errors import UserError
 __all__ = [
     'DataError', 'atomic_output', 'atomic_write_bytes', 'move_into_place',
     'temporary_dir', 'remove_temporaries', 'is_temporary', 'save_image',
-    'read_image', 'dump_json', 'load_json', 'read_name_list', 'link_or_copy',
+    'read_image', 'read_rgb_planes', 'dump_json', 'load_json',
+    'read_name_list', 'link_or_copy',
     'RunRecord', 'run_record', 'current_run', 'register_input',
     'check_output'
 ]
@@ -293,32 +294,29 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
 
 
 def save_image(path: PathLike, array: np.ndarray, quality: int = 95) -> None:
-    """Save an image atomically; the format follows the suffix.
+    """Save an image atomically; the format follows the suffix (any format
+    Pillow writes; no suffix: PNG).
 
     uint8 H x W x 3 (RGB) or H x W arrays; uint16 H x W arrays are written as
-    16-bit single-channel PNGs (VIPSeg panomasks).
+    16-bit single-channel PNGs (VIPSeg panomasks). JPEGs get ``quality``.
     """
     import io as _io
 
     from PIL import Image
     path = Path(path)
     array = np.ascontiguousarray(array)
+    suffix = path.suffix.lower()
+    fmt = 'PNG' if not suffix else Image.registered_extensions().get(suffix)
+    if fmt is None:
+        raise ValueError(f'{path}: unsupported image suffix {path.suffix!r}')
     if array.dtype == np.uint16:
-        if array.ndim != 2 or path.suffix.lower() != '.png':
+        if array.ndim != 2 or fmt != 'PNG':
             raise ValueError('uint16 images must be single-channel PNGs')
-        image = Image.fromarray(array)
-    elif array.dtype == np.uint8:
-        image = Image.fromarray(array)
-    else:
+    elif array.dtype != np.uint8:
         raise ValueError(f'unsupported image dtype {array.dtype}')
     buf = _io.BytesIO()
-    suffix = path.suffix.lower()
-    if suffix in ('.jpg', '.jpeg'):
-        image.save(buf, format='JPEG', quality=quality)
-    elif suffix == '.png':
-        image.save(buf, format='PNG')
-    else:
-        raise ValueError(f'unsupported image suffix {path.suffix!r}')
+    options = dict(quality=quality) if fmt == 'JPEG' else {}
+    Image.fromarray(array).save(buf, format=fmt, **options)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -357,25 +355,52 @@ def link_or_copy(src: PathLike, dst: PathLike, mode: str = 'link') -> bool:
 # --------------------------------------------------------------------------
 # readers with one-line errors
 # --------------------------------------------------------------------------
-def read_image(path: PathLike) -> np.ndarray:
-    """Read an image unchanged (8/16-bit, 1 or 3 channels) as a NumPy array.
-
-    Raises :class:`DataError` naming the file when it cannot be decoded.
-    """
+def _open_image(path: PathLike, what: str):
+    """Open ``path`` with Pillow (loaded); errors name the file. The file
+    counts as an input of the current run."""
     from PIL import Image
     register_input(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            array = np.array(image)
+        image = Image.open(path)
+        image.load()
     except FileNotFoundError:
-        raise DataError(f'{path}: file not found') from None
+        raise DataError(f'{path}: {what} not found') from None
     except IsADirectoryError:
-        raise DataError(f'{path}: is a folder, not an image') from None
+        raise DataError(f'{path}: is a folder, not {what}') from None
     except Exception as e:  # PIL raises many types for broken files
-        raise DataError(f'{path}: cannot decode image '
+        raise DataError(f'{path}: cannot decode {what} '
                         f'({" ".join(str(e).split())})') from None
+    return image
+
+
+def read_image(path: PathLike, what: str = 'image') -> np.ndarray:
+    """Read an image unchanged (8/16-bit, 1 or 3 channels; the alpha channel
+    of an RGBA file is dropped) as a NumPy array.
+
+    Raises :class:`DataError` naming the file (and ``what`` it is) when it is
+    missing or cannot be decoded.
+    """
+    with _open_image(path, what) as image:
+        array = np.array(image)
+    if image.mode == 'RGBA':
+        array = array[..., :3]
     return array
+
+
+def read_rgb_planes(path: PathLike,
+                    what: str = 'image') -> Tuple[np.ndarray, ...]:
+    """Read an 8-bit RGB(A) PNG as contiguous (R, G, B) uint8 planes.
+
+    Splitting the bands in Pillow is faster than ``np.asarray`` on the
+    packed image, and planes are what the KITTI-STEP evaluation packs
+    (:func:`knet.formats.kitti_step.pack_kitti_step`). Any other mode is a
+    :class:`DataError`.
+    """
+    with _open_image(path, what) as image:
+        if image.mode not in ('RGB', 'RGBA'):
+            raise DataError(f'{path}: {what} must be an 8-bit RGB PNG, got '
+                            f'mode {image.mode}')
+        return tuple(np.asarray(band) for band in image.split()[:3])
 
 
 def load_json(path: PathLike) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 __all__ = [
     'VIPSEG_CATEGORIES', 'VIPSEG_THING_IDS', 'VIPSEG_STUFF_IDS',
     'VIPSEG_NUM_CLASSES', 'VIPSEG_IGNORE', 'VIPSEG_THING_THRESHOLD',
-    'decode_vipseg', 'encode_vipseg', 'vipseg_segments'
+    'vipseg_category', 'decode_vipseg', 'encode_vipseg', 'vipseg_segments'
 ]
 
 #: (name, isthing, colour) of category id 0..123 (official order).
@@ -168,6 +168,14 @@ VIPSEG_IGNORE = 255
 VIPSEG_THING_THRESHOLD = 125
 
 
+def vipseg_category(values: np.ndarray) -> np.ndarray:
+    """Category id (int64) of raw panomask values: ``v - 1`` below
+    :data:`VIPSEG_THING_THRESHOLD`, else ``v // 100 - 1``; void (0) gives -1.
+    The one place the official value rule is written down."""
+    v = np.asarray(values).astype(np.int64)
+    return np.where(v >= VIPSEG_THING_THRESHOLD, v // 100, v) - 1
+
+
 def decode_vipseg(panomask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Raw panomask -> (category, instance), as the official conversion does.
 
@@ -183,10 +191,10 @@ def decode_vipseg(panomask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     v = v.astype(np.int64)
     if v.size and v.min() < 0:
         raise ValueError('VIPSeg panomask values must be >= 0')
-    high = v >= VIPSEG_THING_THRESHOLD
-    category = np.where(high, v // 100, v) - 1
-    category = np.where(v == 0, VIPSEG_IGNORE, category).astype(np.int32)
-    instance = np.where(high, v % 100, -1).astype(np.int32)
+    category = np.where(v == 0, VIPSEG_IGNORE,
+                        vipseg_category(v)).astype(np.int32)
+    instance = np.where(v >= VIPSEG_THING_THRESHOLD, v % 100,
+                        -1).astype(np.int32)
     return category, instance
 
 
@@ -219,6 +227,4 @@ def vipseg_segments(panomask: np.ndarray) -> Dict[int, int]:
     """raw value -> category id for every non-void segment of a frame."""
     values = np.unique(np.asarray(panomask))
     values = values[values > 0].astype(np.int64)
-    cats = np.where(values >= VIPSEG_THING_THRESHOLD, values // 100,
-                    values) - 1
-    return {int(v): int(c) for v, c in zip(values, cats)}
+    return {int(v): int(c) for v, c in zip(values, vipseg_category(values))}

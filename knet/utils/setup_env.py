@@ -3,8 +3,9 @@ import importlib
 
 #: The subpackages whose import registers modules; configs list the same
 #: names in ``custom_imports`` (see ``configs/_base_/default_runtime.py``).
-REGISTERING_PACKAGES = ('knet.datasets', 'knet.models', 'knet.evaluation',
-                        'knet.visualization', 'knet.engine')
+REGISTERING_PACKAGES = ('knet.datasets', 'knet.models',
+                        'knet.evaluation.metrics', 'knet.visualization',
+                        'knet.engine')
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:

@@ -6,7 +6,8 @@
 * :class:`VideoWriter` writes MP4 (OpenCV, ``mp4v``) or GIF (Pillow) to a
   temporary file next to the target, checks that an MP4 re-opens with the
   right frame count and size, then moves it into place with ``os.replace``.
-* :class:`FrameFolderWriter` and :func:`save_image` write images atomically.
+* :class:`FrameFolderWriter` writes images atomically
+  (:func:`knet.formats.io.save_image`).
 
 Errors about the user's files raise :class:`VideoIOError` with a one-line
 message naming the file, for command-line tools to print.
@@ -20,12 +21,13 @@ from typing import Iterator, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from knet.formats.io import save_image
 from knet.utils.cli import UserError
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'VideoIOError', 'FrameSource',
-    'iter_frames', 'VideoWriter', 'FrameFolderWriter', 'save_image',
-    'read_video_info', 'open_writer'
+    'iter_frames', 'VideoWriter', 'FrameFolderWriter', 'read_video_info',
+    'open_writer'
 ]
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
@@ -161,24 +163,6 @@ def _temp_path(path: str, suffix: str) -> str:
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     return tmp
-
-
-def save_image(path: str, rgb: np.ndarray) -> None:
-    """Write an RGB image atomically (format from the extension)."""
-    ext = osp.splitext(path)[1] or '.png'
-    ok, buf = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(rgb),
-                                             cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise VideoIOError(f'{path}: cannot encode an image as {ext}')
-    tmp = _temp_path(path, ext)
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class FrameFolderWriter:

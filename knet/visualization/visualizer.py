@@ -25,9 +25,9 @@ from mmdet.registry import VISUALIZERS
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.dist import master_only
 
+from knet.formats.io import save_image
 from .draw import draw_panoptic, hstack_frames, instances_to_maps
 from .palette import build_class_palette
-from .video_io import save_image
 
 __all__ = ['VideoPanopticVisualizer']
 

@@ -1,18 +1,17 @@
 """Import a script under tools/ as a module (tools/ is not a package)."""
+import functools
 import importlib.util
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@functools.lru_cache(maxsize=None)
 def load_tool(rel: str):
+    """The script ``tools/<rel>`` loaded once as a module (not registered in
+    ``sys.modules``: nothing needs to import it by name)."""
     path = ROOT / 'tools' / rel
-    name = 'tool_' + path.stem
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location('tool_' + path.stem, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module

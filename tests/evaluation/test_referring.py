@@ -10,6 +10,7 @@ import pytest
 
 from knet.evaluation.functional.referring import (
     box_accuracy, box_iou_xywh, mask_intersection_union, mask_iou_metrics)
+from knet.evaluation.offline.referring import evaluate_refer
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -128,7 +129,7 @@ def test_eval_refer_perfect_and_shifted(refcoco, tmp_path, capsys):
     shifted = shifted[1:] + [{'sent_id': other['sentences'][0]['sent_id'],
                               'bbox': [0, 0, 1, 1]}]
     pred_file.write_text(json.dumps({'predictions': shifted}))
-    result = tool.evaluate(refer, 'testA', shifted)
+    result = evaluate_refer(refer, 'testA', shifted)
     assert result['box_acc@0.5'] == 0.0
     assert result['box_mean_iou'] == pytest.approx((n - 1) / 3 / n)
     assert result['missing'] == 1 and result['ignored'] == 1
@@ -138,7 +139,6 @@ def test_eval_refer_perfect_and_shifted(refcoco, tmp_path, capsys):
 def test_eval_refer_per_ref_masks(refcoco):
     """One prediction per ref; masks as polygons; hand-made IoU."""
     _, refer = refcoco
-    tool = _load_tool()
     ref_ids = refer.getRefIds(split='val')
     entries, inter, union = [], 0, 0
     for rid in ref_ids:
@@ -152,7 +152,7 @@ def test_eval_refer_per_ref_masks(refcoco):
                         'segmentation': [[0, 0, 20, 0, 20, 10, 0, 10]]})
         inter += int((pm & gt).sum())
         union += int((pm | gt).sum())
-    result = tool.evaluate(refer, 'val', entries)
+    result = evaluate_refer(refer, 'val', entries)
     assert result['unit'] == 'ref' and result['count'] == len(ref_ids)
     assert result['mask_overall_iou'] == pytest.approx(inter / union)
 

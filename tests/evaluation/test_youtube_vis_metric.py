@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData  # noqa: E402
 
 from knet.evaluation.metrics.youtube_vis_metric import \
     KNetYouTubeVISMetric  # noqa: E402
-from knet.evaluation.writers.youtube_vis import encode_rle  # noqa: E402
+from knet.formats.coco_mask import encode_rle  # noqa: E402
 
 H, W = 16, 16
 

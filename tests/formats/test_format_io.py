@@ -109,3 +109,31 @@ def test_read_name_list(tmp_path):
     p.write_text('../x\n')
     with pytest.raises(DataError, match='not a plain'):
         read_name_list(p)
+
+
+@pytest.mark.parametrize('suffix', ['.png', '.bmp', '.jpg', ''])
+def test_save_image_formats_follow_the_suffix(tmp_path, suffix):
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    rgb[:, 4:] = (200, 30, 90)
+    path = tmp_path / f'x{suffix}'
+    save_image(path, rgb)
+    back = read_image(path)
+    assert back.shape == rgb.shape
+    err = np.abs(back.astype(int) - rgb)
+    if suffix == '.jpg':  # lossy: ringing at the edge only
+        assert err.mean() < 6 and err[:, 6:].max() <= 8
+    else:
+        assert err.max() == 0
+    with pytest.raises(ValueError, match='suffix'):
+        save_image(tmp_path / 'x.unknown', rgb)
+
+
+def test_read_image_drops_alpha_and_names_what(tmp_path):
+    from PIL import Image
+    rgba = np.zeros((3, 4, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 7, 255
+    Image.fromarray(rgba).save(tmp_path / 'a.png')
+    back = read_image(tmp_path / 'a.png')
+    assert back.shape == (3, 4, 3) and (back[..., 0] == 7).all()
+    with pytest.raises(DataError, match='prediction not found'):
+        read_image(tmp_path / 'missing.png', 'prediction')

@@ -2,8 +2,8 @@
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from knet.formats.youtube_vis import (mask_to_bbox, mask_to_rle, rle_to_mask,
-                                      ytvis_categories, ytvis_classes)
+from knet.formats.coco_mask import mask_to_bbox, mask_to_rle, rle_to_mask
+from knet.formats.youtube_vis import ytvis_categories, ytvis_classes
 
 
 def test_class_lists():

@@ -20,7 +20,6 @@ and prints both times, their ratio and the peak resident memory of the
 evaluation (main process and workers). The goal is a ratio <= 1.5 with
 ``--workers 2``.
 """
-import argparse
 import resource
 import shutil
 import sys
@@ -33,12 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-if __name__ == '__main__':
-    import types
-    if 'knet.evaluation' not in sys.modules:  # skip the mmdet-based metrics
-        _pkg = types.ModuleType('knet.evaluation')
-        _pkg.__path__ = [str(ROOT / 'knet' / 'evaluation')]
-        sys.modules['knet.evaluation'] = _pkg
+
+from knet.utils.cli import ArgumentParser, int_range, run_cli  # noqa: E402
 
 
 def _paint(t, size, objects):
@@ -63,7 +58,7 @@ def _paint(t, size, objects):
 def generate(root: Path, sequences: int, frames: int, size,
              small_ids: bool = False) -> None:
     from knet.formats.io import save_image
-    from knet.formats.kitti_step import encode_kitti_step
+    from knet.formats.kitti_step import KITTI_STEP_THING_IDS, encode_kitti_step
     rng = np.random.default_rng(0)
     gt_dir = root / 'gt' / 'video_sequence' / 'val'
     H, W = size
@@ -73,7 +68,7 @@ def generate(root: Path, sequences: int, frames: int, size,
             h = int(rng.integers(max(2, H // 20), max(3, H // 4)))
             w = int(rng.integers(max(2, W // 60), max(3, W // 8)))
             objects.append((k + 1 + (0 if small_ids else 300 * (k % 2)),
-                            (11, 13)[k % 2],
+                            KITTI_STEP_THING_IDS[k % 2],
                             int(rng.integers(H // 25 + 1, H - h)),
                             int(rng.integers(0, W - w)), h, w,
                             int(rng.integers(-6, 7))))
@@ -121,17 +116,18 @@ def _cpu() -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--sequences', type=int, default=4)
-    p.add_argument('--frames', type=int, default=100)
-    p.add_argument('--size', type=int, nargs=2, default=(375, 1242),
-                   metavar=('H', 'W'))
-    p.add_argument('--workers', type=int, default=2)
+    p = ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--sequences', type=int_range(1, 21), default=4)
+    p.add_argument('--frames', type=int_range(1, 100000), default=100)
+    p.add_argument('--size', type=int_range(32, 8192), nargs=2,
+                   default=(375, 1242), metavar=('H', 'W'))
+    p.add_argument('--workers', type=int_range(1, 1024), default=2)
     p.add_argument('--small-ids', action='store_true',
                    help='keep every instance id below 256 (G = 0, as in '
                    'most KITTI-STEP frames); default: ids up to ~3000')
-    p.add_argument('--work-dir', help='where to write the data (default: '
-                   'a temporary folder, removed afterwards)')
+    p.add_argument('--work-dir', path='out-dir',
+                   help='where to write the data (default: a temporary '
+                   'folder, removed afterwards)')
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT / 'tools'))
     import eval_vps  # noqa: E402
@@ -181,4 +177,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -34,8 +34,8 @@ from typing import Dict, List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from knet.datasets.refer import (REFER, REFER_DATASETS,  # noqa: E402
-                                 REFER_IMAGE_DIRS, REFER_SPLITS,
-                                 segmentation_to_rle)
+                                 REFER_IMAGE_DIRS, REFER_SPLITS)
+from knet.formats.coco_mask import segmentation_to_rle  # noqa: E402
 from knet.formats.io import DataError, dump_json  # noqa: E402
 from knet.utils.cli import ArgumentParser, run_cli  # noqa: E402
 

@@ -155,45 +155,6 @@ def _np(x) -> np.ndarray:
     return x[0] if x.ndim == 3 and x.shape[0] == 1 else x
 
 
-class _PredWriter:
-    """KITTI-STEP submission PNGs ``<root>/<seq:04d>/<frame:06d>.png``.
-
-    Uses the evaluation package's writer (the one ``tools/test.py`` uses);
-    falls back to :func:`knet.formats.encode_kitti_step` without it.
-    """
-
-    def __init__(self, root: str, seq_id: int, thing_ids) -> None:
-        self.root = root
-        self.seq_id = seq_id
-        self.thing_ids = tuple(int(t) for t in thing_ids)
-        try:
-            from knet.evaluation.writers.kitti_step import KittiStepWriter
-            self._writer = KittiStepWriter(root, self.thing_ids)
-        except ImportError:
-            self._writer = None
-
-    def write(self, frame_id: int, semantic: np.ndarray,
-              track: np.ndarray) -> None:
-        if self._writer is not None:
-            self._writer.write(self.seq_id, frame_id, semantic, track)
-            return
-        from knet.formats import encode_kitti_step
-        from knet.visualization.video_io import save_image
-        inst = np.where(np.isin(semantic, self.thing_ids), track, 0)
-        save_image(
-            osp.join(self.root, f'{self.seq_id:04d}', f'{frame_id:06d}.png'),
-            encode_kitti_step(semantic.astype(np.uint8), inst))
-
-
-def _thing_ids(meta: dict):
-    """Dataset ids of the thing classes (KITTI-STEP: 11, 13)."""
-    classes = list(meta.get('classes') or ())
-    things = set(meta.get('thing_classes') or ())
-    label_ids = meta.get('label_ids') or range(len(classes))
-    ids = [int(i) for c, i in zip(classes, label_ids) if c in things]
-    return ids or [11, 13]
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.visualization.video_io import FrameSource, open_writer
@@ -211,8 +172,12 @@ def main(argv=None) -> None:
     meta = getattr(model, 'dataset_meta', None) or {}
     # VPS results are in dataset ids (e.g. trainIds); VIS in model labels
     palette = build_class_palette(meta, 'label' if is_vis else 'dataset')
-    pred_writer = (_PredWriter(args.save_pred, args.seq_id, _thing_ids(meta))
-                   if args.save_pred and not is_vis else None)
+    pred_writer = None
+    if args.save_pred and not is_vis:
+        from knet.evaluation.writers.kitti_step import KittiStepWriter
+        from knet.formats import KITTI_STEP_THING_IDS, LabelSpace
+        pred_writer = KittiStepWriter(
+            args.save_pred, LabelSpace(meta).thing_ids or KITTI_STEP_THING_IDS)
     if args.save_pred and is_vis:
         raise UserError('--save-pred writes KITTI-STEP PNGs: not available '
                         'for VIS models')
@@ -242,7 +207,7 @@ def main(argv=None) -> None:
             else:
                 writer.write(drawn, source.names[done])
             if pred_writer is not None:
-                pred_writer.write(done, semantic, track)
+                pred_writer.write(args.seq_id, done, semantic, track)
             done += 1
     except BaseException:
         if hasattr(writer, 'abort'):

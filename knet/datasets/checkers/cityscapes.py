@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knet.formats.cityscapes import CITYSCAPES_THING_IDS
 from knet.formats.cityscapes_labels import CITYSCAPES_LABELS
 
 from .base import CheckReport, register_checker
@@ -111,7 +112,7 @@ def _check_image(img_path, files, report: CheckReport) -> None:
                 illegal(v[v >= 1000] // 1000, INSTANCE_LABELS)
         else:
             bad = illegal(v[v < 1000], LEGAL_TRAIN_IDS) + \
-                illegal(v[v >= 1000] // 1000, list(range(11, 19)))
+                illegal(v[v >= 1000] // 1000, list(CITYSCAPES_THING_IDS))
         if bad:
             report.error(path, f'illegal value(s) {short(bad)} for a '
                          f'{kind} map')

@@ -12,17 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
+from knet.formats.kitti_step import (KITTI_STEP_IGNORE, KITTI_STEP_NUM_CLASSES,
+                                     KITTI_STEP_SPLITS, KITTI_STEP_THING_IDS,
+                                     decode_kitti_step)
 from .base import CheckReport, register_checker
 from ._util import decode, illegal, pick, short
 
 __all__ = ['check_kitti_step']
 
-SPLITS = {
-    'train': (0, 1, 3, 4, 5, 9, 11, 12, 15, 17, 19, 20),
-    'val': (2, 6, 7, 8, 10, 13, 14, 16, 18),
-}
 _NAME = re.compile(r'^(\d{6})_(\d{6})_(leftImg8bit|panoptic)\.png$')
-LEGAL_SEMANTIC = list(range(19)) + [255]
+LEGAL_SEMANTIC = list(range(KITTI_STEP_NUM_CLASSES)) + [KITTI_STEP_IGNORE]
 
 
 def _fix(root) -> str:
@@ -70,7 +69,7 @@ def check_kitti_step(root, report: CheckReport, full: bool = False,
             continue
         labelled = split != 'test'
         for seq in seqs:
-            if labelled and seq not in SPLITS[split]:
+            if labelled and seq not in KITTI_STEP_SPLITS[split]:
                 report.warn(folder / f'{seq:06d}_*', f'sequence {seq} is not '
                             f'an official {split} sequence')
             frames = sorted(t for s, t in files if s == seq)
@@ -110,13 +109,12 @@ def _check_frame(kinds, report: CheckReport, labelled: bool) -> None:
     if img is not None and img.shape[:2] != pan.shape[:2]:
         report.error(path, f'size {pan.shape[1]}x{pan.shape[0]} differs from '
                      f'its image ({img.shape[1]}x{img.shape[0]})')
-    sem = pan[..., 0]
-    inst = pan[..., 1].astype(np.int64) * 256 + pan[..., 2]
+    sem, inst = decode_kitti_step(pan)
     bad = illegal(sem, LEGAL_SEMANTIC)
     if bad:
         report.error(path, f'illegal semantic label(s) {short(bad)} in the R '
                      'channel (legal: trainIds 0..18, 255 void)')
-    stuff = (inst > 0) & (sem != 11) & (sem != 13)
+    stuff = (inst > 0) & ~np.isin(sem, KITTI_STEP_THING_IDS)
     if stuff.any():
         report.error(path, f'instance ids on non-thing pixels (labels '
                      f'{short(np.unique(sem[stuff]).tolist())}); only person '

@@ -15,7 +15,7 @@ import numpy as np
 
 from knet.formats.io import DataError, read_name_list
 from knet.formats.vipseg import (VIPSEG_NUM_CLASSES, VIPSEG_THING_IDS,
-                                 VIPSEG_THING_THRESHOLD)
+                                 VIPSEG_THING_THRESHOLD, vipseg_category)
 
 from .base import CheckReport, register_checker
 from ._util import decode, pick, short
@@ -33,7 +33,7 @@ def illegal_vipseg_values(values: np.ndarray):
     (category > 123); odd ones give a stuff category an instance number."""
     v = np.unique(np.asarray(values).astype(np.int64))
     high = v >= VIPSEG_THING_THRESHOLD
-    cat = np.where(high, v // 100, v) - 1
+    cat = vipseg_category(v)
     bad = (v < 0) | (cat >= VIPSEG_NUM_CLASSES)
     odd = ~bad & high & ~np.isin(cat, VIPSEG_THING_IDS)
     return [int(x) for x in v[bad]], [int(x) for x in v[odd]]

@@ -11,9 +11,9 @@ must match the image.
 """
 from pathlib import Path
 
+from knet.formats.coco_mask import rle_to_mask
 from knet.formats.io import DataError
-from knet.formats.youtube_vis import (rle_to_mask, validate_coco_video,
-                                      ytvis_classes)
+from knet.formats.youtube_vis import validate_coco_video, ytvis_classes
 
 from .base import CheckReport, register_checker
 from ._util import decode, load_json, pick

@@ -27,16 +27,16 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from knet.formats.cityscapes import CITYSCAPES_CLASSES
+from knet.formats.cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_THING_IDS
 from knet.formats.io import dump_json, save_image
 from knet.formats.panopticapi import id2rgb
-from knet.formats.youtube_vis import mask_to_bbox, mask_to_rle
+from knet.formats.coco_mask import mask_to_bbox, mask_to_rle
 
 from .scene import paint_video
 
 __all__ = ['make_cityscapes_vps', 'CITY_VPS_CATEGORIES', 'vps_segment_ids']
 
-THINGS = tuple(range(11, 19))
+THINGS = CITYSCAPES_THING_IDS
 STUFF = tuple(range(11))
 CITY_VPS_CATEGORIES = [
     dict(id=i, name=name, isthing=int(i in THINGS),

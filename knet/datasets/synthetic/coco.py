@@ -24,7 +24,7 @@ from knet.formats.coco_panoptic import (COCO_PANOPTIC_CATEGORIES,
                                         COCO_STUFF_IDS, COCO_THING_IDS)
 from knet.formats.io import dump_json, save_image
 from knet.formats.panopticapi import id2rgb
-from knet.formats.youtube_vis import mask_to_bbox, mask_to_rle
+from knet.formats.coco_mask import mask_to_bbox, mask_to_rle
 
 from .scene import paint_video
 

@@ -12,19 +12,16 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from knet.formats.io import save_image
-from knet.formats.kitti_step import encode_kitti_step
+from knet.formats.kitti_step import (KITTI_STEP_NUM_CLASSES,
+                                     KITTI_STEP_SPLITS, KITTI_STEP_THING_IDS,
+                                     encode_kitti_step)
 
 from .scene import paint_video
 
 __all__ = ['make_kitti_step', 'KITTI_STEP_SPLITS']
 
-#: Official membership of the 21 ``training/`` sequences.
-KITTI_STEP_SPLITS = {
-    'train': (0, 1, 3, 4, 5, 9, 11, 12, 15, 17, 19, 20),
-    'val': (2, 6, 7, 8, 10, 13, 14, 16, 18),
-}
-THINGS = (11, 13)
-STUFF = tuple(i for i in range(19) if i not in THINGS)
+THINGS = KITTI_STEP_THING_IDS
+STUFF = tuple(i for i in range(KITTI_STEP_NUM_CLASSES) if i not in THINGS)
 
 
 def kitti_split(seq: int) -> str:

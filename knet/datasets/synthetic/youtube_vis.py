@@ -17,8 +17,8 @@ from typing import Dict, Tuple
 import numpy as np
 
 from knet.formats.io import dump_json, save_image
-from knet.formats.youtube_vis import (mask_to_bbox, mask_to_rle,
-                                      ytvis_categories)
+from knet.formats.coco_mask import mask_to_bbox, mask_to_rle
+from knet.formats.youtube_vis import ytvis_categories
 
 from .scene import paint_video
 

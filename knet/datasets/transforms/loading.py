@@ -205,7 +205,7 @@ class LoadCityscapesVPSPanoptic(LoadPanopticTargets):
             category = np.where(known, cats[idx], 255)
             crowd = known & crowds[idx]
             return category, ids, crowd
-        from knet.formats.youtube_vis import rle_to_mask
+        from knet.formats.coco_mask import rle_to_mask
         semantic = self.read(results['seg_map_path']).astype(np.int64)
         if semantic.ndim == 3:
             semantic = semantic[..., 0]

@@ -1,10 +1,11 @@
-"""Pure-NumPy metric maths (no mmengine / mmdet): STQ, VPQ, PQ, mIoU.
+"""Pure-NumPy metric maths (no torch / mmengine / mmdet): STQ, VPQ, PQ, mIoU.
 
 All accumulators stream: ``update(...)`` per frame, ``merge(other)`` to add
 another (e.g. another rank's) state, ``result()`` at the end.
 """
 from .compat import numpy_float_alias
-from .frames import (kitti_step_table, panoptic_ids_to_keys,
+from .frames import (keyed_table, kitti_step_keys, kitti_step_table,
+                     panoptic_ids_to_keys, segments_info_order,
                      semantic_instance_keys, vipseg_gt_keys)
 from .miou import MIoUAccumulator
 from .pq import PQAccumulator
@@ -19,7 +20,8 @@ __all__ = [
     'MIoUAccumulator', 'PQAccumulator', 'STQAccumulator', 'VPQAccumulator',
     'VPQStats', 'CONVENTIONS', 'VOID_KEY', 'compact', 'key_category',
     'key_crowd', 'make_keys', 'merge_tables', 'pair_table', 'pq_from_stats',
-    'window_stats', 'kitti_step_table', 'panoptic_ids_to_keys',
-    'semantic_instance_keys', 'vipseg_gt_keys', 'pair_table_known',
-    'UnknownIdError', 'numpy_float_alias'
+    'window_stats', 'keyed_table', 'kitti_step_keys', 'kitti_step_table',
+    'panoptic_ids_to_keys', 'segments_info_order', 'semantic_instance_keys',
+    'vipseg_gt_keys', 'pair_table_known', 'UnknownIdError',
+    'numpy_float_alias'
 ]

@@ -1,8 +1,9 @@
 """COCO panoptic PQ / SQ / RQ without the git-only ``panopticapi`` package.
 
-A drop-in for mmdet's ``CocoPanopticMetric`` (same arguments and result
-keys: ``PQ``, ``SQ``, ``RQ``, ``PQ_th`` ... ``RQ_st``, x100) computing what
-panopticapi's ``pq_compute`` computes, with the project's NumPy code
+A drop-in for mmdet's ``CocoPanopticMetric`` (same arguments but its
+``nproc``, which nothing here would read; same result keys: ``PQ``, ``SQ``,
+``RQ``, ``PQ_th`` ... ``RQ_st``, x100) computing what panopticapi's
+``pq_compute`` computes, with the project's NumPy code
 (:class:`knet.evaluation.functional.pq.PQAccumulator`):
 
 * a predicted and a ground-truth segment of the same category match when
@@ -106,7 +107,6 @@ class KNetCocoPanopticMetric(BaseMetric):
             required); return no metric.
         outfile_prefix (str, optional): folder for ``panoptic/*.png`` and
             ``panoptic.json`` (panopticapi prediction format).
-        nproc (int): accepted for mmdet compatibility; unused.
         backend_args (dict, optional): mmengine file backend for the inputs.
         collect_device, prefix: see ``BaseMetric``.
     """
@@ -118,7 +118,6 @@ class KNetCocoPanopticMetric(BaseMetric):
                  classwise: bool = False,
                  format_only: bool = False,
                  outfile_prefix: Optional[str] = None,
-                 nproc: int = 1,
                  backend_args: Optional[dict] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:

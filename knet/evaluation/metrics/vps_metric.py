@@ -13,12 +13,13 @@ Ground truth reaches the metric in one of two ways (``gt_source``):
 
 * ``'data_sample'``: the frame's ``gt_sem_seg`` (model labels, 255 void) and
   ``gt_instances`` (``masks`` + ``instances_ids``) at the original size, as
-  CONTRACTS.md describes; a thing pixel outside every instance mask is
-  crowd.
+  the panoptic loaders pack them; a thing pixel outside every instance mask
+  is crowd.
 * ``'file'``: the ground-truth PNG named by the metainfo key
   ``seg_map_path`` (packed by ``PackVideoPanopticInputs``), decoded as the
   benchmark stores it (KITTI-STEP RGB, VIPSeg raw panomask, Cityscapes-VPS
-  panopticapi RGB + the frame's ``segments_info`` metainfo).
+  panopticapi RGB + the frame's ``segments_info`` metainfo) by the readers
+  that ``tools/eval_vps.py`` uses (:mod:`knet.evaluation.offline.files`).
 * ``'auto'`` (default): the data sample when it has ``gt_sem_seg`` at the
   prediction's size, else the file (the test pipelines load no
   annotations). Frames with neither (e.g. the unannotated Cityscapes-VPS
@@ -40,13 +41,14 @@ from mmdet.registry import METRICS
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.logging import MMLogger
 
-from knet.evaluation.functional.frames import (panoptic_ids_to_keys,
-                                               semantic_instance_keys,
-                                               vipseg_gt_keys)
-from knet.evaluation.functional.segments import pair_table
+from knet.evaluation.functional.frames import semantic_instance_keys
 from knet.evaluation.functional.stq import STQAccumulator
 from knet.evaluation.functional.vpq import VPQAccumulator, VPQStats
-from knet.formats.panopticapi import rgb2id
+from knet.evaluation.offline import benchmarks
+from knet.evaluation.offline.files import (LabelFrame, frame_table,
+                                           read_ground_truth)
+from knet.formats.labels import LabelSpace
+from knet.formats.panopticapi import parse_segments_info
 
 __all__ = ['VPSMetric', 'KittiSTEPMetric']
 
@@ -91,8 +93,6 @@ class VPSMetric(BaseVideoMetric):
         format_only: only write the predictions, compute nothing.
     """
     default_prefix: Optional[str] = 'vps'
-    _DEFAULT_WINDOWS = {'kitti-step': (1, 2, 3, 4), 'vipseg': (1, 2, 4, 6, 8),
-                        'cityscapes-vps': (1, 2, 3, 4)}
 
     def __init__(self,
                  dataset_type: str = 'kitti-step',
@@ -108,18 +108,17 @@ class VPSMetric(BaseVideoMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if dataset_type not in self._DEFAULT_WINDOWS:
+        if dataset_type not in benchmarks.VPS_BENCHMARKS:
             raise ValueError(f'unknown dataset_type {dataset_type!r}')
         if gt_source not in ('auto', 'data_sample', 'file'):
             raise ValueError(f'unknown gt_source {gt_source!r}')
         if format_only and not outfile_prefix:
             raise ValueError('format_only needs outfile_prefix')
         self.dataset_type = dataset_type
-        self.windows = tuple(windows or self._DEFAULT_WINDOWS[dataset_type])
-        if window_labels is None and dataset_type == 'cityscapes-vps':
-            window_labels = [str((n - 1) * 5) for n in self.windows]
-        self.window_labels = [str(x) for x in (window_labels or
-                                               self.windows)]
+        self.windows = benchmarks.vpq_windows(dataset_type, windows)
+        self.window_labels = [str(x) for x in (
+            window_labels or
+            benchmarks.window_labels(dataset_type, self.windows))]
         self.convention = convention
         self.gt_source = gt_source
         self.ignore_index = ignore_index
@@ -132,32 +131,15 @@ class VPSMetric(BaseVideoMetric):
         self._vpq: Optional[VPQAccumulator] = None
         self._stq: Optional[STQAccumulator] = None
         self._writer = None
-        self._order = None
 
     # -- label spaces ------------------------------------------------------
-    def _meta(self):
-        meta = self.dataset_meta or {}
-        classes = meta.get('classes')
-        label_ids = meta.get('label_ids') or tuple(range(len(classes)))
-        things = meta.get('thing_classes', ())
-        thing_ids = tuple(label_ids[i] for i, c in enumerate(classes)
-                          if c in things)
-        stuff_ids = tuple(label_ids[i] for i, c in enumerate(classes)
-                          if c not in things)
-        lut = np.full(256, self.ignore_index, dtype=np.int64)
-        lut[:len(label_ids)] = label_ids
-        names = {label_ids[i]: c for i, c in enumerate(classes)}
-        return dict(lut=lut, things=thing_ids, stuff=stuff_ids, names=names,
-                    num=max(label_ids) + 1)
-
-    def _to_dataset(self, labels: np.ndarray, lut: np.ndarray) -> np.ndarray:
-        labels = np.asarray(labels).astype(np.int64)
-        out = lut[np.clip(labels, 0, 255)]
-        return np.where((labels < 0) | (labels > 255) |
-                        (labels == self.ignore_index), self.ignore_index, out)
+    def _meta(self) -> LabelSpace:
+        return LabelSpace(self.dataset_meta, self.ignore_index)
 
     # -- ground truth ------------------------------------------------------
-    def _gt_keys(self, sample, meta, shape) -> Optional[np.ndarray]:
+    def _gt_frame(self, sample, meta: LabelSpace,
+                  shape) -> Optional[LabelFrame]:
+        """The frame's ground truth (see the module doc), or None."""
         gt_sem = _get(sample, 'gt_sem_seg')
         sem = None
         if gt_sem is not None:
@@ -177,13 +159,14 @@ class VPSMetric(BaseVideoMetric):
                     f'{shape}: keep the ground truth at the original size '
                     f'(load annotations after Resize) or let the metric '
                     f'read the file named by seg_map_path')
-            return self._sample_keys(sample, sem, meta, shape)
+            return LabelFrame(self._sample_keys(sample, sem, meta, shape))
         if path is None:
             return None
-        return self._file_keys(sample, path, meta)
+        return self._file_frame(sample, str(path), meta)
 
-    def _sample_keys(self, sample, sem, meta, shape) -> np.ndarray:
-        sem = self._to_dataset(sem, meta['lut'])
+    def _sample_keys(self, sample, sem, meta: LabelSpace,
+                     shape) -> np.ndarray:
+        sem = meta.to_dataset(sem)
         inst = np.zeros(shape, dtype=np.int64)
         gi = _get(sample, 'gt_instances')
         if gi is not None and _get(gi, 'masks') is not None:
@@ -193,25 +176,13 @@ class VPSMetric(BaseVideoMetric):
                 ids = np.arange(1, len(masks) + 1)
             for m, i in zip(masks, np.asarray(ids).ravel()):
                 inst[m] = int(i) + 1  # +1: instance 0 means crowd
-        return semantic_instance_keys(sem, inst, meta['things'],
+        return semantic_instance_keys(sem, inst, meta.thing_ids,
                                       self.ignore_index, crowd=True)
 
-    def _file_keys(self, sample, path, meta) -> np.ndarray:
-        from knet.formats.io import read_image
-        raw = read_image(path)
-        if self.dataset_type == 'kitti-step':
-            sem = raw[..., 0].astype(np.int64)
-            inst = raw[..., 1].astype(np.int64) * 256 + raw[..., 2]
-            return semantic_instance_keys(sem, inst, meta['things'],
-                                          self.ignore_index, crowd=True)
-        values, inverse = np.unique(
-            raw.astype(np.int64) if raw.ndim == 2 else rgb2id(raw),
-            return_inverse=True)
-        if self.dataset_type == 'vipseg':
-            isthing = np.zeros(meta['num'], bool)
-            isthing[list(meta['things'])] = True
-            keys = vipseg_gt_keys(values, isthing)
-        else:  # cityscapes-vps: panopticapi ids + the frame's segments_info
+    def _file_frame(self, sample, path: str,
+                    meta: LabelSpace) -> LabelFrame:
+        segments = None
+        if self.dataset_type == 'cityscapes-vps':
             info = _get(sample, 'segments_info')
             if info is None and self.ann_file:
                 info = self._segments_by_image().get(_get(sample, 'img_id'))
@@ -222,15 +193,16 @@ class VPSMetric(BaseVideoMetric):
                     f'add meta_keys=(\'segments_info\', ) to '
                     f'PackVideoPanopticInputs or pass the ground truth in '
                     f'the data sample')
-            segments = {int(s['id']): (int(s['category_id']),
-                                       bool(s.get('iscrowd', 0)))
-                        for s in info}
-            keys = panoptic_ids_to_keys(values, segments, None,
-                                        'ground truth')
-            # segments_info order picks VPSNet's crowd segment (vpq.py)
-            self._order = panoptic_ids_to_keys(np.array(list(segments)),
-                                               segments)
-        return keys[np.ravel(inverse)].reshape(raw.shape[:2])
+            try:
+                segments = parse_segments_info(info)
+            except ValueError as e:
+                raise ValueError(f'{path}: {e}') from None
+        isthing = np.zeros(meta.num_ids, bool)
+        isthing[list(meta.thing_ids)] = True
+        return read_ground_truth(self.dataset_type, path,
+                                 num_classes=meta.num_ids,
+                                 things=meta.thing_ids, isthing=isthing,
+                                 segments=segments)
 
     def _segments_by_image(self) -> dict:
         """image_id -> segments_info of ``ann_file`` (read once)."""
@@ -250,18 +222,18 @@ class VPSMetric(BaseVideoMetric):
             self.results.append(item)
         self._video, self._vpq, self._stq = None, None, None
 
-    def _writer_for(self, meta):
+    def _writer_for(self, meta: LabelSpace):
         if self._writer is None:
             if self.dataset_type == 'kitti-step':
                 from knet.evaluation.writers.kitti_step import \
                     KittiStepWriter
                 self._writer = KittiStepWriter(self.outfile_prefix,
-                                               meta['things'])
+                                               meta.thing_ids)
             else:
                 from knet.evaluation.writers.panoptic_video import \
                     PanopticVideoWriter
                 self._writer = PanopticVideoWriter(self.outfile_prefix,
-                                                   meta['things'],
+                                                   meta.thing_ids,
                                                    self.dataset_type)
         return self._writer
 
@@ -283,10 +255,10 @@ class VPSMetric(BaseVideoMetric):
             writer.write(str(seq), f'{name}.png', sem, track,
                          image_id=image_id)
 
-    def process_frame(self, sample, meta) -> None:
+    def process_frame(self, sample, meta: LabelSpace) -> None:
         pan = _get(sample, 'pred_panoptic_seg')
         sem = _numpy(_get(pan, 'sem_seg'))
-        sem = self._to_dataset(sem.reshape(sem.shape[-2:]), meta['lut'])
+        sem = meta.to_dataset(sem.reshape(sem.shape[-2:]))
         track = _get(pan, 'track_ids')
         track = np.zeros(sem.shape, np.int64) if track is None else \
             _numpy(track).reshape(sem.shape).astype(np.int64)
@@ -298,18 +270,18 @@ class VPSMetric(BaseVideoMetric):
         if video_id != self._video:
             self._flush()
             self._video = video_id
-            self._vpq = VPQAccumulator(meta['num'], self.windows,
+            self._vpq = VPQAccumulator(meta.num_ids, self.windows,
                                        self.convention)
             if self.with_stq:
-                self._stq = STQAccumulator(meta['num'], meta['things'])
-        self._order = None
-        gt = self._gt_keys(sample, meta, sem.shape)
+                self._stq = STQAccumulator(meta.num_ids, meta.thing_ids)
+        gt = self._gt_frame(sample, meta, sem.shape)
         if gt is not None:
             pred = semantic_instance_keys(sem, np.where(np.isin(
-                sem, meta['things']), track, 0), meta['things'],
+                sem, meta.thing_ids), track, 0), meta.thing_ids,
                 self.ignore_index, crowd=False)
-            table = pair_table(gt, pred)
-            self._vpq.update(table, video_id, order=self._order)
+            where = str(_get(sample, 'img_path', 'the prediction'))
+            table = frame_table(gt, LabelFrame(pred, where))
+            self._vpq.update(table, video_id, order=gt.order)
             if self._stq is not None:
                 self._stq.update(table, video_id)
         # in test mode mmdet's BaseVideoDataset gives each one-frame sample
@@ -389,19 +361,19 @@ class VPSMetric(BaseVideoMetric):
                 logger.info(f'predictions written to {self.outfile_prefix}')
             return {}
         meta = self._meta()
-        stats = VPQStats(self.windows, meta['num'])
+        stats = VPQStats(self.windows, meta.num_ids)
         for r in results:
             stats.merge(VPQStats.from_state_dict(r['vpq']))
-        v = stats.result(meta['things'], meta['stuff'], self.convention,
+        v = stats.result(meta.thing_ids, meta.stuff_ids, self.convention,
                          self.window_labels)
         for w in v['warnings']:
             logger.warning(w)
         out = {}
         if self.with_stq:
-            stq = STQAccumulator(meta['num'], meta['things'])
+            stq = STQAccumulator(meta.num_ids, meta.thing_ids)
             for r in results:
                 stq.merge(STQAccumulator.from_state_dict(
-                    r['stq'], meta['num'], meta['things']))
+                    r['stq'], meta.num_ids, meta.thing_ids))
             s = stq.result()
             out.update(STQ=s['STQ'], AQ=s['AQ'], SQ=s['SQ'])
         out.update(VPQ=v['VPQ'], VPQ_thing=v['VPQ_thing'],

@@ -11,7 +11,7 @@ from typing import Iterable, Union
 import numpy as np
 
 from knet.formats.io import save_image
-from knet.formats.kitti_step import encode_kitti_step
+from knet.formats.kitti_step import KITTI_STEP_THING_IDS, encode_kitti_step
 
 __all__ = ['KittiStepWriter']
 
@@ -26,7 +26,7 @@ class KittiStepWriter:
     """
 
     def __init__(self, out_dir: Union[str, Path],
-                 thing_ids: Iterable[int] = (11, 13)):
+                 thing_ids: Iterable[int] = KITTI_STEP_THING_IDS):
         self.out_dir = Path(out_dir)
         self.thing_ids = tuple(int(t) for t in thing_ids)
 

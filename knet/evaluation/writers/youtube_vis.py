@@ -14,17 +14,10 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
+from knet.formats.coco_mask import encode_rle
 from knet.formats.io import atomic_write_bytes
 
-__all__ = ['YouTubeVISWriter', 'encode_rle', 'write_youtube_vis_results']
-
-
-def encode_rle(mask: np.ndarray) -> dict:
-    """COCO RLE of a binary H x W mask, ``counts`` as str (JSON-ready)."""
-    from pycocotools import mask as mask_utils
-    rle = mask_utils.encode(np.asfortranarray(np.asarray(mask, np.uint8)))
-    rle['counts'] = rle['counts'].decode('ascii')
-    return rle
+__all__ = ['YouTubeVISWriter', 'write_youtube_vis_results']
 
 
 class YouTubeVISWriter:
