@@ -165,8 +165,9 @@ class Data:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(p, dst)
         self.vipseg_raw = root / 'vipseg_raw'
-        make_synthetic('vipseg', self.vipseg_raw, videos=3, frames=2,
-                       size=(24, 40), seed=0, layout='original')
+        vipseg = make_synthetic('vipseg', self.vipseg_raw, videos=3,
+                                frames=2, size=(24, 40), seed=0,
+                                layout='original')
         self.ytvis = root / 'ytvis'
         m = make_synthetic('youtube_vis_2019', self.ytvis, videos=3,
                            frames=2, size=size, seed=0)
@@ -184,8 +185,11 @@ class Data:
         make_synthetic('coco_panoptic', self.coco, videos=1, frames=2,
                        size=size, seed=0)
         self.cvps = root / 'cityscapes_vps'
-        make_synthetic('cityscapes-vps', self.cvps, videos=2, frames=2,
-                       size=size, seed=0)
+        cvps = make_synthetic('cityscapes-vps', self.cvps, videos=2,
+                              frames=2, size=size, seed=0)
+        self.vipseg_pred, self.cvps_pred = self._panoptic_predictions(
+            vipseg, cvps)
+        self.ytvis_results = self._ytvis_results()
         self.log = write_json(root / 'logs' / 'scalars.json', {})
         self.log.write_text('\n'.join(json.dumps(r) for r in (
             dict(lr=1e-4, loss=2.0, iter=1, step=1, time=0.5, epoch=1),
@@ -193,6 +197,50 @@ class Data:
             dict(STQ=0.3, step=2))) + '\n')
         self.text = root / 'notes.txt'
         self.text.write_text('not an input of any tool\n')
+
+    def _panoptic_predictions(self, vipseg, cvps):
+        """VIPSeg and Cityscapes-VPS val predictions (= the ground truth)
+        in the official pan_pred/ + pred.json layout."""
+        from knet.evaluation.writers.panoptic_video import \
+            PanopticVideoWriter
+        from knet.formats.vipseg import VIPSEG_THING_IDS, decode_vipseg
+        vip = PanopticVideoWriter(self.root / 'vipseg_pred',
+                                  VIPSEG_THING_IDS, 'vipseg')
+        for video in vipseg['videos']:
+            if video['split'] == 'val':
+                for f in video['frames']:
+                    raw = read_image(f['label']).astype(np.int64)
+                    vip.write(video['name'], Path(f['label']).name,
+                              decode_vipseg(raw)[0], raw)
+        vip.close()
+        gt = load_json(self.cvps / 'panoptic_gt_val_city_vps.json')
+        ids = {im['file_name'].replace('_leftImg8bit.png',
+                                       '_gtFine_color.png'): im['id']
+               for im in gt['images']}
+        city = PanopticVideoWriter(self.root / 'cvps_pred', range(11, 19),
+                                   'cityscapes-vps')
+        for video in cvps['videos']:
+            if video['split'] == 'val':
+                for f in video['frames']:
+                    image_id = ids[Path(f['label']).name]
+                    city.write(video['name'], str(image_id), f['semantic'],
+                               f['instance'], image_id=image_id)
+        city.close()
+        return self.root / 'vipseg_pred', self.root / 'cvps_pred'
+
+    def _ytvis_results(self) -> Path:
+        """A valid result list for the YouTube-VIS train split (= the ground
+        truth as compressed RLEs)."""
+        from knet.formats.coco_mask import encode_rle, rle_to_mask
+        gt = load_json(self.ytvis_train)
+        sizes = {v['id']: (v['height'], v['width']) for v in gt['videos']}
+        results = [dict(video_id=a['video_id'], category_id=a['category_id'],
+                        score=0.9, segmentations=[
+                            None if s is None else encode_rle(rle_to_mask(
+                                s, *sizes[a['video_id']]))
+                            for s in a['segmentations']])
+                   for a in gt['annotations']]
+        return write_json(self.root / 'ytvis_results.json', results)
 
     def checkpoint(self, kind: str = 'good') -> Path:
         """A checkpoint of the e2e test model (random weights): 'good',
@@ -229,32 +277,6 @@ class Data:
 @pytest.fixture(scope='session')
 def data(tmp_path_factory) -> Data:
     return Data(tmp_path_factory.mktemp('bad_inputs_data'))
-
-
-@pytest.fixture(scope='session')
-def ytvis_results(data) -> Path:
-    """A valid result list for the synthetic YouTube-VIS train split."""
-    from pycocotools import mask as mask_api
-
-    from knet.formats.youtube_vis import rle_to_mask
-    gt = load_json(data.ytvis_train)
-    sizes = {v['id']: (v['height'], v['width']) for v in gt['videos']}
-    results = []
-    for a in gt['annotations']:
-        h, w = sizes[a['video_id']]
-        segs = []
-        for s in a['segmentations']:
-            if s is None:
-                segs.append(None)
-                continue
-            rle = mask_api.encode(np.asfortranarray(
-                rle_to_mask(s, h, w).astype(np.uint8)))
-            segs.append(dict(size=rle['size'],
-                             counts=rle['counts'].decode()))
-        results.append(dict(video_id=a['video_id'],
-                            category_id=a['category_id'], score=0.9,
-                            segmentations=segs))
-    return write_json(data.root / 'ytvis_results.json', results)
 
 
 # --------------------------------------------------------------------------
@@ -299,6 +321,8 @@ EVAL_REFER = 'tools/eval_refer.py'
 CHECK = 'tools/dataset/check_data.py'
 SYNTH = 'tools/dataset/make_synthetic.py'
 LOGS = 'tools/analysis_tools/analyze_logs.py'
+EVAL_VPS = 'tools/eval_vps.py'
+EVAL_VIS = 'tools/eval_vis.py'
 TRAIN = 'tools/train.py'
 TEST = 'tools/test.py'
 BROWSE = 'tools/analysis_tools/browse_dataset.py'
@@ -398,6 +422,60 @@ def _converted_ytvis(fn):
         path = root / 'annotations' / 'youtube_vis_2019_train.json'
         edit_json(path, path, fn)
     return setup
+
+
+def _kitti_eval(d, w, pred=None, out=None):
+    return ['kitti-step', '--gt-root', d.kitti, '--split', 'val',
+            '--pred-dir', pred or d.kitti_pred, '--out',
+            out or w / 'out' / 'm.json']
+
+
+def _city_eval(d, w):
+    return ['cityscapes-vps', '--gt-root', d.cvps, '--pred-dir',
+            w / 'in' / 'pred', '--out', w / 'out' / 'm.json']
+
+
+def _city_pred(fn):
+    """setup: the Cityscapes-VPS predictions with pred.json changed."""
+    def setup(d, w):
+        pred = copytree(d.cvps_pred, w / 'in' / 'pred')
+        edit_json(pred / 'pred.json', pred / 'pred.json', fn)
+    return setup
+
+
+def _vipseg_eval(d, w):
+    return ['vipseg', '--gt-root', d.vipseg_raw, '--split', 'val',
+            '--pred-dir', w / 'in' / 'pred', '--out', w / 'out' / 'm.json']
+
+
+def _vipseg_pred(fn):
+    def setup(d, w):
+        pred = copytree(d.vipseg_pred, w / 'in' / 'pred')
+        edit_json(pred / 'pred.json', pred / 'pred.json', fn)
+    return setup
+
+
+def _vis_eval(d, w):
+    return ['--gt', d.ytvis_train, '--results', w / 'in' / 'res.json',
+            '--out', w / 'out' / 'm.json']
+
+
+def _vis_results(fn):
+    def setup(d, w):
+        edit_json(d.ytvis_results, w / 'in' / 'res.json', fn)
+    return setup
+
+
+def _first_result_rle(results) -> dict:
+    return next(s for r in results for s in r['segmentations']
+                if s is not None)
+
+
+def _zip(path: Path, name: str, text: str) -> None:
+    import zipfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, 'w') as z:
+        z.writestr(name, text)
 
 
 def _duplicate_segment(data):
@@ -814,6 +892,124 @@ CASES = [
          _words('empty.json', 'no MMEngine log records'),
          setup=lambda d, w: write_json(w / 'in' / 'empty.json',
                                        {}).write_text('')),
+    # ---------------------------------------------------------------- eval_vps
+    Case('eval-vps-out-is-gt-png', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, out=d.kitti / 'video_sequence' /
+                                  'val' / '000002_000000_panoptic.png'),
+         _words('--out', 'must end with .json')),
+    Case('eval-vps-out-in-gt-root', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, out=d.kitti / 'm.json'),
+         _words('--out', 'inside the input folder')),
+    Case('eval-vps-out-in-pred-dir', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, out=d.kitti_pred / '0002' /
+                                  'm.json'),
+         _words('--out', 'inside the input folder')),
+    Case('eval-vps-pred-dir-missing', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, pred=w / 'nope'),
+         _words('--pred-dir', 'no such folder')),
+    Case('eval-vps-missing-frame', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, pred=w / 'in' / 'pred'),
+         _words('0002/000001.png', 'prediction frame missing'),
+         setup=lambda d, w: os.remove(copytree(
+             d.kitti_pred, w / 'in' / 'pred') / '0002' / '000001.png')),
+    Case('eval-vps-extra-frame', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, pred=w / 'in' / 'pred'),
+         _words('000009.png', 'extra prediction frame'),
+         setup=lambda d, w: shutil.copyfile(
+             d.kitti_pred / '0002' / '000000.png', copytree(
+                 d.kitti_pred, w / 'in' / 'pred') / '0002' / '000009.png')),
+    Case('eval-vps-truncated-png', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, pred=w / 'in' / 'pred'),
+         _words('0002/000000.png', 'cannot decode'),
+         setup=lambda d, w: _truncate(copytree(
+             d.kitti_pred, w / 'in' / 'pred') / '0002' / '000000.png')),
+    Case('eval-vps-wrong-size', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, pred=w / 'in' / 'pred'),
+         _words('0002/000000.png', 'prediction is 8x8'),
+         setup=lambda d, w: save_image(copytree(
+             d.kitti_pred, w / 'in' / 'pred') / '0002' / '000000.png',
+             np.zeros((8, 8, 3), np.uint8))),
+    Case('eval-vps-gray-png', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, pred=w / 'in' / 'pred'),
+         _words('0002/000000.png', 'must be an 8-bit RGB PNG'),
+         setup=lambda d, w: save_image(copytree(
+             d.kitti_pred, w / 'in' / 'pred') / '0002' / '000000.png',
+             np.zeros((32, 64), np.uint8))),
+    Case('eval-vps-class-200', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, pred=w / 'in' / 'pred'),
+         _words('0002/000000.png', 'class id 200', '0..18'),
+         setup=lambda d, w: _paint_class(copytree(
+             d.kitti_pred, w / 'in' / 'pred') / '0002' / '000000.png', 200)),
+    Case('eval-vps-workers-zero', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w) + ['--workers', '0'],
+         _words('--workers', 'got 0'), rc=2),
+    Case('eval-vps-window-zero', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w) + ['--vpq-windows', '1', '0'],
+         _words('--vpq-windows', 'got 0'), rc=2),
+    Case('eval-vps-unknown-split', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w) + ['--split', 'nope'],
+         _words('video_sequence/nope', 'not found')),
+    Case('eval-vps-city-pred-json-list', EVAL_VPS, _city_eval,
+         _words('pred.json', 'expected an object, got a list'),
+         setup=_city_pred(lambda data: [data])),
+    Case('eval-vps-city-float-category', EVAL_VPS, _city_eval,
+         _words('pred.json', 'segments_info[0].category_id',
+                'expected an integer, got 11.5'),
+         setup=_city_pred(lambda data: data['annotations'][0][
+             'segments_info'][0].update(category_id=11.5))),
+    Case('eval-vps-city-duplicate-segment', EVAL_VPS, _city_eval,
+         _words('pred.json', 'segments_info[1].id', 'duplicate id'),
+         setup=_city_pred(_duplicate_segment)),
+    Case('eval-vps-city-unknown-category', EVAL_VPS, _city_eval,
+         _words('pred.json', 'unknown category id 77'),
+         setup=_city_pred(lambda data: data['annotations'][0][
+             'segments_info'][0].update(category_id=77))),
+    Case('eval-vps-vipseg-duplicate-video', EVAL_VPS, _vipseg_eval,
+         _words('pred.json', 'listed twice'),
+         setup=_vipseg_pred(lambda data: data['annotations'].append(
+             data['annotations'][0]))),
+    Case('eval-vps-vipseg-split-duplicate', EVAL_VPS,
+         lambda d, w: ['vipseg', '--gt-root', w / 'in' / 'gt', '--split',
+                       'val', '--pred-dir', d.vipseg_pred, '--out',
+                       w / 'out' / 'm.json'],
+         _words('val.txt:2', 'listed twice'),
+         setup=lambda d, w: _append_line(
+             copytree(d.vipseg_raw, w / 'in' / 'gt') / 'val.txt',
+             (d.vipseg_raw / 'val.txt').read_text().split()[0])),
+    # ---------------------------------------------------------------- eval_vis
+    Case('eval-vis-invalid-rle', EVAL_VIS, _vis_eval,
+         _words('res.json', '.counts', 'invalid RLE counts'),
+         setup=_vis_results(lambda r: _first_result_rle(r).update(
+             counts='o0o0'))),
+    Case('eval-vis-results-object', EVAL_VIS, _vis_eval,
+         _words('res.json', 'results must be a JSON list'),
+         setup=_vis_results(lambda r: {'results': r})),
+    Case('eval-vis-null-segmentations', EVAL_VIS, _vis_eval,
+         _words('res.json', 'result 0.segmentations', 'got null'),
+         setup=_vis_results(lambda r: r[0].update(segmentations=None))),
+    Case('eval-vis-score-nan', EVAL_VIS, _vis_eval,
+         _words('res.json', 'result 0.score', 'finite number'),
+         setup=_vis_results(lambda r: r[0].update(score=float('nan')))),
+    Case('eval-vis-rle-wrong-size', EVAL_VIS, _vis_eval,
+         _words('res.json', 'mask is 4x4'),
+         setup=_vis_results(lambda r: _first_result_rle(r).update(
+             size=[4, 4], counts=[16]))),
+    Case('eval-vis-gt-without-labels', EVAL_VIS,
+         lambda d, w: ['--gt', d.ytvis_ann / 'valid.json', '--results',
+                       d.ytvis_results, '--out',
+                       w / 'out' / 'm.json'],
+         _words('valid.json', 'no annotations')),
+    Case('eval-vis-zip-without-json', EVAL_VIS,
+         lambda d, w: ['--gt', d.ytvis_train, '--results',
+                       w / 'in' / 'sub.zip', '--out', w / 'out' / 'm.json'],
+         _words('sub.zip', 'no .json file'),
+         setup=lambda d, w: _zip(w / 'in' / 'sub.zip', 'readme.txt',
+                                 'nothing')),
+    Case('eval-vis-out-is-gt', EVAL_VIS,
+         lambda d, w: ['--gt', d.ytvis_train, '--results',
+                       d.ytvis_results, '--out',
+                       d.ytvis_train],
+         _words('--out', 'is the input file')),
     # -------------------------------------------------------------- train.py
     Case('train-config-missing', TRAIN, lambda d, w: [w / 'nope.py'],
          _words('config', 'nope.py', 'no such file')),
@@ -996,8 +1192,8 @@ def test_interrupted_converter(tool, argv, n, data, tmp_path):
 # what works: help everywhere, absolute paths on success, odd file names
 # --------------------------------------------------------------------------
 HELP_TOOLS = [KITTI_PREP, YTVIS2COCO, VIPSEG_PREP, CITY_PREP, REFER2COCO,
-              EVAL_REFER, CHECK, SYNTH, LOGS, TRAIN, TEST, BROWSE, BENCH,
-              VIS_MEM]
+              EVAL_REFER, EVAL_VPS, EVAL_VIS, CHECK, SYNTH, LOGS, TRAIN, TEST,
+              BROWSE, BENCH, VIS_MEM, 'tools/analysis_tools/benchmark_eval.py']
 
 
 @pytest.mark.parametrize('tool', HELP_TOOLS)
