@@ -34,7 +34,8 @@ from .errors import UserError
 
 __all__ = [
     'UserError', 'UsageError', 'ArgumentParser', 'int_range', 'float_range',
-    'run_cli', 'check_input', 'check_output_path', 'add_cfg_options',
+    'run_cli', 'check_input', 'check_output_path', 'has_display',
+    'add_cfg_options',
     'add_runner_args', 'export_local_rank'
 ]
 
@@ -112,6 +113,16 @@ def float_range(lo: Optional[float] = None, hi: Optional[float] = None,
 # --------------------------------------------------------------------------
 def _name(option: Optional[str], path) -> str:
     return f'{option} {path}' if option else f'{path}'
+
+
+def has_display() -> bool:
+    """Whether a window can open. Without a display server OpenCV's Qt
+    backend aborts the whole process (no Python exception to catch), so
+    tools check before showing anything."""
+    if sys.platform.startswith('linux'):
+        return bool(os.environ.get('DISPLAY') or
+                    os.environ.get('WAYLAND_DISPLAY'))
+    return True
 
 
 def check_input(path, role: str = 'in-file',

@@ -2,7 +2,7 @@
 import os.path as osp
 from typing import Optional
 
-from .cli import UserError
+from .cli import UserError, has_display
 
 __all__ = ['configure_visualization', 'configure_submission',
            'add_pickle_dump']
@@ -23,6 +23,9 @@ def configure_visualization(cfg, show: bool, show_dir: Optional[str],
         raise UserError('the config has no `default_hooks.visualization`; '
                         'cannot use --show / --show-dir')
     hooks.visualization.draw = True
+    if show and not has_display():
+        raise UserError('--show needs a display (DISPLAY is not set); use '
+                        '--show-dir DIR to write the drawings instead')
     if show:
         hooks.visualization.show = True
         hooks.visualization.wait_time = wait_time

@@ -302,6 +302,8 @@ class Case:
     #: the run may leave MMEngine's log of the failure (``*.log`` and the
     #: dumped config) in its work dir
     logs_ok: bool = False
+    #: environment for the run (None: unset the variable)
+    env: dict = field(default_factory=dict)
     marks: Sequence = field(default_factory=tuple)
 
 
@@ -1055,6 +1057,11 @@ CASES = [
     Case('test-show-dir-is-config', TEST,
          lambda d, w: [REPO / E2E, d.text, '--show-dir', REPO / E2E],
          _words('--show-dir', 'is a file, expected a folder')),
+    Case('test-show-without-display', TEST,
+         lambda d, w: [REPO / E2E, d.checkpoint(), '--show', '--work-dir',
+                       w / 'out'] + d.data_options(),
+         _words('--show needs a display'),
+         env=dict(DISPLAY=None, WAYLAND_DISPLAY=None)),
     Case('test-wait-time-negative', TEST,
          lambda d, w: [REPO / E2E, d.text, '--wait-time', '-1'],
          _words('--wait-time', 'got -1'), rc=2),
@@ -1112,6 +1119,11 @@ CASES = [
                                   for c in CASES])
 def test_bad_input(case: Case, data: Data, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv('KNET_DEBUG', raising=False)
+    for key, value in case.env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
     w = tmp_path
     (w / 'out').parent.mkdir(exist_ok=True)
     if case.setup is not None:

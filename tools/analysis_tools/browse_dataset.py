@@ -27,7 +27,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 
 from knet.formats.io import atomic_write_bytes  # noqa: E402
 from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
-                            add_cfg_options, float_range, int_range, run_cli)
+                            add_cfg_options, float_range, has_display,
+                            int_range, run_cli)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -146,14 +147,6 @@ def write_image(path: str, image: np.ndarray) -> None:
         raise UserError(f'{path}: cannot encode the image')
     atomic_write_bytes(path, data.tobytes())
 
-
-def has_display() -> bool:
-    """Whether a window can open: without a display server OpenCV's Qt
-    backend aborts the process (no Python exception to catch)."""
-    if sys.platform.startswith('linux'):
-        return bool(os.environ.get('DISPLAY') or
-                    os.environ.get('WAYLAND_DISPLAY'))
-    return True
 
 
 def main(argv: Optional[List[str]] = None) -> int:
