@@ -10,7 +10,8 @@ import torch
 from .cli import UserError, check_output_path
 
 __all__ = ['load_config', 'prepare_train_cfg', 'prepare_test_cfg',
-           'adapt_dist_backend', 'config_errors', 'check_checkpoint_file']
+           'adapt_dist_backend', 'config_errors', 'check_checkpoint_file',
+           'register_data_roots']
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None):
@@ -100,6 +101,27 @@ def adapt_dist_backend(cfg) -> None:
         init_cpu_process_group(cfg.launcher, dist_cfg['backend'])
 
 
+def register_data_roots(cfg, *loaders: str) -> None:
+    """Declare the ``data_root`` folders of the named dataloaders' datasets
+    (nested ones included) as inputs of the current run, so that no output
+    of the run lands inside a dataset."""
+    from knet.formats.io import register_input
+
+    def visit(node):
+        if isinstance(node, dict):
+            root = node.get('data_root')
+            if isinstance(root, str) and osp.isdir(root):
+                register_input(root, tree=True)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    for name in loaders:
+        visit(cfg.get(name))
+
+
 def _work_dir(cfg, work_dir: Optional[str], config_path: str) -> None:
     """Set ``cfg.work_dir`` and check, before any work, that it can be
     written (and is no input of the run)."""
@@ -120,6 +142,7 @@ def prepare_train_cfg(cfg,
                       resume: Optional[str] = None) -> None:
     """Apply tools/train.py's options to ``cfg`` in place."""
     cfg.launcher = launcher
+    register_data_roots(cfg, 'train_dataloader', 'val_dataloader')
     _work_dir(cfg, work_dir, config_path)
     adapt_dist_backend(cfg)
     if amp:
@@ -154,6 +177,7 @@ def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
                      config_path: str, checkpoint: str) -> None:
     """Apply tools/test.py's common options to ``cfg`` in place."""
     cfg.launcher = launcher
+    register_data_roots(cfg, 'test_dataloader')
     _work_dir(cfg, work_dir, config_path)
     adapt_dist_backend(cfg)
     if not osp.isfile(checkpoint):

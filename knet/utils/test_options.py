@@ -2,7 +2,7 @@
 import os.path as osp
 from typing import Optional
 
-from .cli import UserError, has_display
+from .cli import UserError, check_output_path, has_display
 
 __all__ = ['configure_visualization', 'configure_submission',
            'add_pickle_dump']
@@ -30,6 +30,7 @@ def configure_visualization(cfg, show: bool, show_dir: Optional[str],
         hooks.visualization.show = True
         hooks.visualization.wait_time = wait_time
     if show_dir:
+        check_output_path(show_dir, 'out-dir', '--show-dir')  # data roots
         hooks.visualization.test_out_dir = osp.abspath(show_dir)
 
 
@@ -43,6 +44,7 @@ def _metrics(cfg):
 def configure_submission(cfg, out_dir: str, format_only: bool) -> None:
     """Make every test metric that can write its official submission layout
     write it to ``out_dir``; with ``format_only`` skip the metric values."""
+    check_output_path(out_dir, 'out-dir', '--submission-dir')  # data roots
     writers = 0
     for metric in _metrics(cfg):
         metric['outfile_prefix'] = osp.abspath(out_dir)
@@ -70,4 +72,5 @@ def add_pickle_dump(runner, out: str) -> None:
 
     if not out.endswith(('.pkl', '.pickle')):
         raise UserError(f'{out}: --out must end with .pkl or .pickle')
+    check_output_path(out, 'out-file', '--out')  # not inside a data root
     runner.test_evaluator.metrics.append(AtomicDumpResults(out_file_path=out))
