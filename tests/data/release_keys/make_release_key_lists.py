@@ -72,15 +72,19 @@ def read_list(path: Path) -> List[Entry]:
     return out
 
 
-def swin_diy(embed_dims: int, num_heads: Sequence[int]) -> List[Entry]:
-    """SwinTransformerDIY (release) backbone keys, prefix ``backbone.``."""
+def swin_diy(embed_dims: int,
+             num_heads: Sequence[int],
+             depths: Sequence[int] = DEPTHS,
+             window: int = WINDOW) -> List[Entry]:
+    """SwinTransformerDIY (release) backbone keys, prefix ``backbone.``
+    (also used by tests/models/test_swin_kf_parity.py for a tiny one)."""
     p, c, out = 'backbone.', embed_dims, []
     out += [(p + 'patch_embed.proj.weight', [c, 3, 4, 4], 'param'),
             (p + 'patch_embed.proj.bias', [c], 'param'),
             (p + 'patch_embed.norm.weight', [c], 'param'),
             (p + 'patch_embed.norm.bias', [c], 'param')]
-    table = (2 * WINDOW - 1)**2
-    for i, (depth, heads) in enumerate(zip(DEPTHS, num_heads)):
+    table = (2 * window - 1)**2
+    for i, (depth, heads) in enumerate(zip(depths, num_heads)):
         dim = c * 2**i
         for j in range(depth):
             b = f'{p}layers.{i}.blocks.{j}.'
@@ -90,7 +94,7 @@ def swin_diy(embed_dims: int, num_heads: Sequence[int]) -> List[Entry]:
                 (b + 'attn.relative_position_bias_table', [table, heads],
                  'param'),
                 (b + 'attn.relative_position_index',
-                 [WINDOW**2, WINDOW**2], 'buffer'),
+                 [window**2, window**2], 'buffer'),
                 (b + 'attn.qkv.weight', [3 * dim, dim], 'param'),
                 (b + 'attn.qkv.bias', [3 * dim], 'param'),
                 (b + 'attn.proj.weight', [dim, dim], 'param'),
@@ -102,12 +106,12 @@ def swin_diy(embed_dims: int, num_heads: Sequence[int]) -> List[Entry]:
                 (b + 'mlp.fc2.weight', [dim, 4 * dim], 'param'),
                 (b + 'mlp.fc2.bias', [dim], 'param'),
             ]
-        if i < len(DEPTHS) - 1:
+        if i < len(depths) - 1:
             d = f'{p}layers.{i}.downsample.'
             out += [(d + 'reduction.weight', [2 * dim, 4 * dim], 'param'),
                     (d + 'norm.weight', [4 * dim], 'param'),
                     (d + 'norm.bias', [4 * dim], 'param')]
-    for i in range(len(DEPTHS)):
+    for i in range(len(depths)):
         out += [(f'{p}norm{i}.weight', [c * 2**i], 'param'),
                 (f'{p}norm{i}.bias', [c * 2**i], 'param')]
     return out
