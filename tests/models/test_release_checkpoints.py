@@ -1,4 +1,4 @@
-"""Every released Swin model converts and loads strictly into our config.
+"""Every released model converts and loads strictly into our config.
 
 For each release config, a state dict with exactly the original model's keys
 and shapes (tests/data/release_keys, see make_release_key_lists.py there) is
@@ -33,6 +33,10 @@ RELEASE_CONFIGS = [
      'knet/knet_s3_swin-b_deformable-fpn_ms-3x_coco.py'),
     ('coco_panoptic_swinl', 'knet/knet_s3_swin-l_fpn_ms-3x_coco-panoptic.py'),
     ('coco_panoptic_swinb', 'knet/knet_s3_swin-b_fpn_ms-3x_coco-panoptic.py'),
+    # the R50 models (key lists recorded from the original code)
+    ('kitti_r50', 'video_knet_kitti.py'),
+    ('vipseg_r50', 'video_knet_vps/video_knet_s3_r50_vipseg.py'),
+    ('ytvis_r50', 'video_knet_vis/video_knet_vis_r50_1x_youtube-vis-2019.py'),
 ]
 MERGE = re.compile(r'^backbone\.layers\.\d+\.downsample\.')
 
