@@ -2,7 +2,7 @@
 # video_knet_s3_swinb_rpn_1x_kitti_step_sigmoid_stride2_mask_embed_link_ffn_
 # joint_update.py (same schedule as the R50 one). A checkpoint of that
 # release loads as it is (converted in memory):
-#   python tools/test.py configs/video_knet_vps/video_knet_s3_swinb_kf_kitti_step.py RELEASE.pth
+#   python tools/test.py THIS_CONFIG RELEASE.pth
 _base_ = ['../video_knet_kitti.py', '../_base_/models/swin-b.py']
 
 # Initialise from image K-Net Swin-B trained on Cityscapes-STEP: train

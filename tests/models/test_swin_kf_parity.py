@@ -533,3 +533,33 @@ def test_relative_position_index_is_the_release_one(case):
     ours = model.backbone.stages[0].blocks[0].attn.w_msa
     assert torch.equal(ours.relative_position_index,
                        release_relative_index(WIN))
+
+
+def test_training_step_reaches_fusion_and_update_link():
+    """One training step of the tiny KF model on a key/reference pair: the
+    losses are finite and both link paths of the last stage get gradient
+    (fusion through the key frame's classes and masks, the 'update' link
+    through the association embedding)."""
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    from tests.models.test_video_knet import _pair
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(Config.fromfile(str(CONFIG)).model))
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(_pair(), True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    last = model.roi_head.mask_head[2]
+    for name in ('attention_previous_update_link', 'attention_previous_link',
+                 'attention_previous_update_track',
+                 'attention_previous_track'):
+        grads = [p.grad for p in getattr(last, name).parameters()]
+        assert all(g is not None for g in grads), name
+        assert sum(float(g.abs().sum()) for g in grads) > 0, name
+    first = model.roi_head.mask_head[0]
+    assert all(p.grad is None
+               for p in first.attention_previous_track.parameters())

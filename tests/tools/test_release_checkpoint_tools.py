@@ -8,6 +8,7 @@ code) and random weights, evaluated on synthetic KITTI-STEP sequences. A
 checkpoint that does not fit stops tools/test.py and the video demo with one
 line naming the key; ``--no-strict`` loads it anyway.
 """
+import logging
 import math
 import re
 from collections import OrderedDict
@@ -143,6 +144,37 @@ def _tiny_release_checkpoint(path, drop=None):
     torch.save({'state_dict': sd}, path)
 
 
+def _demo():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'video_demo', REPO / 'tools' / 'demo' / 'video_demo.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class _Capture(logging.Handler):
+
+    def __init__(self):
+        super().__init__()
+        self.text = ''
+
+    def emit(self, record):
+        self.text += record.getMessage() + '\n'
+
+
+def _logged(fn, *args):
+    """Run ``fn(*args)``; the messages of MMEngine's current logger."""
+    from mmengine.logging import MMLogger
+    logger, capture = MMLogger.get_current_instance(), _Capture()
+    logger.addHandler(capture)
+    try:
+        fn(*args)
+    finally:
+        logger.removeHandler(capture)
+    return capture.text
+
+
 def test_video_demo_release_checkpoint_and_strictness(tmp_path):
     import cv2
     import numpy as np
@@ -154,17 +186,19 @@ def test_video_demo_release_checkpoint_and_strictness(tmp_path):
     good, bad = tmp_path / 'good.pth', tmp_path / 'bad.pth'
     _tiny_release_checkpoint(good)
     _tiny_release_checkpoint(bad, drop='track_head.fc_embed.bias')
-    demo = 'tools/demo/video_demo.py'
-    proc = run([demo, TINY, good, '--input', frames, '--out',
-                tmp_path / 'out'])
-    assert 'checkpoint of the original release' in proc.stdout + proc.stderr
+    demo = _demo()
+    log = _logged(demo.main, [str(TINY), str(good), '--input', str(frames),
+                              '--out', str(tmp_path / 'out')])
+    assert 'checkpoint of the original release' in log
     assert len(list((tmp_path / 'out').glob('*.png'))) == 2
-    proc = run([demo, TINY, bad, '--input', frames, '--out',
-                tmp_path / 'out2'], check=False)
+    # the command line: one line naming the key, exit 1, nothing written
+    proc = run(['tools/demo/video_demo.py', TINY, bad, '--input', frames,
+                '--out', tmp_path / 'out2'], check=False)
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr
     err = [ln for ln in proc.stderr.splitlines() if ln.startswith('error')]
     assert len(err) == 1 and 'track_head.fc_embed.bias' in err[0]
     assert not (tmp_path / 'out2').exists()
-    run([demo, TINY, bad, '--input', frames, '--out', tmp_path / 'out3',
-         '--no-strict'])
+    log = _logged(demo.main, [str(TINY), str(bad), '--input', str(frames),
+                              '--out', str(tmp_path / 'out3'), '--no-strict'])
     assert len(list((tmp_path / 'out3').glob('*.png'))) == 2
+    assert 'not strict' in log and 'track_head.fc_embed.bias' in log

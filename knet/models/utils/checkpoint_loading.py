@@ -153,10 +153,9 @@ def load_state_dict_checked(model: nn.Module,
     """
     log = _logger(logger)
     report = compare_state_dict(model.state_dict(), state_dict)
+    left_out = set(report.unexpected) | {k for k, _, _ in report.mismatched}
     fitting = OrderedDict(
-        (k, v) for k, v in state_dict.items()
-        if k not in report.unexpected
-        and k not in {m for m, _, _ in report.mismatched})
+        (k, v) for k, v in state_dict.items() if k not in left_out)
     if not report.exact:
         fresh = _image_init_allowed(model, report, state_dict)
         if fresh is not None:

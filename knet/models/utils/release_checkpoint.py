@@ -3,28 +3,24 @@
 The releases were built on mmdet 2.x / mmcv 1.x. Their checkpoints differ
 from ours in names only, except for one Swin layer (see below):
 
-=========================================  ===================================
-release key                                 our key
-=========================================  ===================================
-``neck.encoder.layers.i.attentions.0.*``    ``neck.0.encoder.layers.i.self_attn.*``
-``neck.encoder.layers.i.ffns.0.*``          ``neck.0.encoder.layers.i.ffn.*``
-                                            (deformable FPN: mmdet 3 names)
-``neck.*``                                  ``neck.0.*`` (our neck is the list
-                                            [FPN, SemanticFPNWrapper])
-``rpn_head.localization_fpn.*``             ``neck.1.*`` (the semantic FPN was
-                                            built inside the kernel head)
-``backbone.patch_embed.proj.*``             ``backbone.patch_embed.projection.*``
-``backbone.layers.i.blocks.j.attn.*``       ``backbone.stages.i.blocks.j.attn.w_msa.*``
-``backbone.layers.i.blocks.j.mlp.fc1.*``    ``backbone.stages.i.blocks.j.ffn.layers.0.0.*``
-``backbone.layers.i.blocks.j.mlp.fc2.*``    ``backbone.stages.i.blocks.j.ffn.layers.1.*``
-``backbone.layers.i.blocks.j.norm{1,2}.*``  ``backbone.stages.i.blocks.j.norm{1,2}.*``
-``backbone.layers.i.downsample.*``          ``backbone.stages.i.downsample.*``
-                                            (values re-ordered, see below)
-``backbone.*`` (ResNet, mmdet Swin, norms)  unchanged
-``rpn_head.*``, ``roi_head.*``,             unchanged (our heads keep the
-``track_head.*``, ``embed_fcs.*``,          release's module names; mmcv 2's
-``fc_embed.*``, ``tracker.*``               attention / FFN kept mmcv 1's)
-=========================================  ===================================
+Key mapping (:data:`KEY_RULES`, the first matching rule wins):
+
+* ``neck.encoder.layers.i.attentions.0.*`` / ``.ffns.0.*`` ->
+  ``neck.0.encoder.layers.i.self_attn.*`` / ``.ffn.*`` (deformable FPN:
+  mmdet 2 transformer names -> mmdet 3's);
+* ``neck.*`` -> ``neck.0.*`` and ``rpn_head.localization_fpn.*`` ->
+  ``neck.1.*``: our neck is the list [FPN, SemanticFPNWrapper], the release
+  built the semantic FPN inside the kernel head;
+* Swin (``SwinTransformerDIY``): ``backbone.patch_embed.proj.*`` ->
+  ``backbone.patch_embed.projection.*``; ``backbone.layers.i.blocks.j.`` +
+  ``attn.*`` / ``mlp.fc1.*`` / ``mlp.fc2.*`` / ``norm{1,2}.*`` ->
+  ``backbone.stages.i.blocks.j.`` + ``attn.w_msa.*`` / ``ffn.layers.0.0.*``
+  / ``ffn.layers.1.*`` / ``norm{1,2}.*``; ``backbone.layers.i.downsample.*``
+  -> ``backbone.stages.i.downsample.*`` (values re-ordered, below);
+* unchanged: every other ``backbone.*`` (ResNet, mmdet Swin, ``norm{i}``),
+  ``rpn_head.*``, ``roi_head.*``, ``track_head.*``, ``embed_fcs.*``,
+  ``fc_embed.*``, ``tracker.*`` (our heads keep the release's module names;
+  mmcv 2's attention and FFN kept mmcv 1's parameter names).
 
 The Video K-Net release's Swin backbone is its own ``SwinTransformerDIY``
 (the Swin-Transformer-Object-Detection layout, ``layers.*``); K-Net's COCO
