@@ -33,19 +33,31 @@ def release_state_dict(name: str,
     """A state dict with exactly the release model's keys and shapes.
 
     Keys matching ``real`` get random values (checked after conversion),
-    the others are meta tensors (shapes only, no memory): a Swin-L model
-    has 200 M parameters.
+    Swin's position index its value, the others are meta tensors (shapes
+    only, no memory): a Swin-L model has 200 M parameters.
     """
     g = torch.Generator().manual_seed(seed)
     sd = {}
     for key, shape, kind in read_key_list(name):
         if real.search(key):
             sd[key] = torch.randn(shape, generator=g)
-        elif kind == 'buffer' and key.endswith('relative_position_index'):
-            sd[key] = torch.empty(shape, dtype=torch.long, device='meta')
+        elif key.endswith('relative_position_index'):
+            sd[key] = swin_relative_index(int(shape[0]**0.5))
         else:
             sd[key] = torch.empty(shape, device='meta')
     return sd
+
+
+def swin_relative_index(w: int) -> torch.Tensor:
+    """Relative position index of a w x w Swin window (the buffer both the
+    release and mmdet compute): cell pair (i, j) -> (dy + w - 1) * (2w - 1)
+    + dx + w - 1 with dy, dx = cell i's row, column minus cell j's."""
+    rows, cols = torch.meshgrid(torch.arange(w), torch.arange(w),
+                                indexing='ij')
+    rows, cols = rows.flatten(), cols.flatten()
+    dy = rows[:, None] - rows[None, :] + w - 1
+    dx = cols[:, None] - cols[None, :] + w - 1
+    return dy * (2 * w - 1) + dx
 
 
 @contextlib.contextmanager

@@ -112,3 +112,39 @@ def test_layout_detection():
                              {'mmdet_version': '2.18.0'})
     assert not is_release_layout({'neck.lateral_convs.0.conv.weight': 0},
                                  {'converter': 'knet_to_mmdet3'})
+
+
+# loading into meta parameters copies nothing: torch says so per tensor
+@pytest.mark.filterwarnings('ignore:for .* meta parameter')
+@pytest.mark.parametrize('image,video', [
+    ('cityscapes_step_swinb',
+     'video_knet_vps/video_knet_s3_swinb_kf_kitti_step.py'),
+    ('cityscapes_step_swinl',
+     'video_knet_vps/video_knet_s3_swinl_kf_kitti_step.py'),
+    ('coco_panoptic_swinb', 'video_knet_vps/video_knet_s3_swinb_vipseg.py'),
+])
+def test_release_image_knet_initialises_the_video_config(image, video):
+    """The release's recipe: a video config's load_from is the image
+    K-Net it starts from. Its release checkpoint passes the strict check as
+    the logged partial load (video-only modules and, for COCO -> VIPSeg,
+    the class layers keep their initialisation)."""
+    from knet.models.utils import load_state_dict_checked
+    model = build_config_model(video)
+    new, _ = convert_state_dict(release_state_dict(image))
+    report = load_state_dict_checked(model, new, strict=True)
+    assert set(report.missing) == set(model.video_only_state_keys())
+    assert {k for k, _, _ in report.mismatched} <= set(
+        model.class_state_keys())
+    assert bool(report.mismatched) == image.startswith('coco')
+
+
+def test_instance_knet_with_another_neck_is_refused_for_youtube_vis():
+    """The release's COCO Swin-B is a deformable-FPN model; the YouTube-VIS
+    Swin-B config has an FPN: not a partial load but another model (the
+    release loaded it non-strictly, leaving the FPN random)."""
+    from knet.models.utils import CheckpointMismatch, load_state_dict_checked
+    model = build_config_model(
+        'video_knet_vis/video_knet_vis_swin-b_1x_youtube-vis-2019.py')
+    new, _ = convert_state_dict(release_state_dict('coco_swinb_deformable'))
+    with pytest.raises(CheckpointMismatch, match='neck.0.'):
+        load_state_dict_checked(model, new, strict=True)
