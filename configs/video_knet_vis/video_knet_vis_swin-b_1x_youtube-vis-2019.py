@@ -6,8 +6,12 @@ _base_ = [
     '../_base_/models/swin-b.py'
 ]
 
-# Initialise from a COCO-instance K-Net Swin-B (converted release weights):
-# load_from = 'checkpoints/knet_coco_instance_swin-b_mmdet3.pth'
+# Initialise from a COCO-instance K-Net Swin-B with an FPN. The release's
+# COCO Swin-B has the deformable FPN
+# (configs/knet/knet_s3_swin-b_deformable-fpn_ms-3x_coco.py), so it does not
+# fit this model; the release loaded it non-strictly, leaving the FPN as
+# initialised: the same is `load_strict = False` with
+# load_from = 'checkpoints/knet_s3_swin-b_deformable-fpn_ms-3x_coco.pth'
 
 model = dict(
     backbone=dict(_base_.swin.backbone, _delete_=True),
