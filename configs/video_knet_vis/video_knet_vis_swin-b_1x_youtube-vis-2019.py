@@ -9,8 +9,9 @@ _base_ = [
 # Initialise from a COCO-instance K-Net Swin-B with an FPN. The release's
 # COCO Swin-B has the deformable FPN
 # (configs/knet/knet_s3_swin-b_deformable-fpn_ms-3x_coco.py), so it does not
-# fit this model; the release loaded it non-strictly, leaving the FPN as
-# initialised: the same is `load_strict = False` with
+# fit this model; loading it non-strictly (the release's loader always was)
+# takes its backbone and heads and leaves the FPN as initialised:
+# load_strict = False
 # load_from = 'checkpoints/knet_s3_swin-b_deformable-fpn_ms-3x_coco.pth'
 
 model = dict(
