@@ -112,6 +112,9 @@ def test_layout_detection():
                              {'mmdet_version': '2.18.0'})
     assert not is_release_layout({'neck.lateral_convs.0.conv.weight': 0},
                                  {'converter': 'knet_to_mmdet3'})
+    # ours with a stray release-style key: not converted (the stray key is
+    # then reported as unexpected by the strict load)
+    assert not is_release_layout(dict(ours, **{'neck.extra.weight': 0}))
 
 
 # loading into meta parameters copies nothing: torch says so per tensor

@@ -79,10 +79,11 @@ SWIN_MERGE_KEY = re.compile(
     r'norm\.bias)$')
 
 # keys that only a release checkpoint has (ours: neck.0 / neck.1,
-# backbone.stages / backbone.patch_embed.projection)
+# backbone.stages / backbone.patch_embed.projection), and only ours has
 _RELEASE_ONLY = re.compile(
     r'^(module\.)?(rpn_head\.localization_fpn\.|neck\.(?!\d+\.)|'
     r'backbone\.layers\.\d+\.blocks\.|backbone\.patch_embed\.proj\.)')
+_OURS_ONLY = re.compile(r'^(module\.)?neck\.\d+\.')
 
 
 def convert_key(key: str,
@@ -121,11 +122,15 @@ def is_release_layout(state_dict: Mapping[str, object],
 
     True when its ``meta`` says mmdet 2.x wrote it or a key exists only in
     the release's layout (``rpn_head.localization_fpn.*``, an un-indexed
-    ``neck.*``, ``SwinTransformerDIY`` names); False for checkpoints this
-    code base wrote or converted.
+    ``neck.*``, ``SwinTransformerDIY`` names) and none only in ours
+    (``neck.<i>.*``); False for checkpoints this code base wrote or
+    converted (a mix of both layouts is left alone: loading it reports the
+    odd keys).
     """
     meta = meta or {}
     if meta.get('converter') or meta.get('converted_from'):
+        return False
+    if any(_OURS_ONLY.match(k) for k in state_dict):
         return False
     if str(meta.get('mmdet_version', '')).startswith('2.'):
         return True
