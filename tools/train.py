@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from mmengine.runner import Runner
+    from knet.engine.runner import build_runner
 
     from knet.utils.runtime import load_config, prepare_train_cfg
     cfg = load_config(args.config, args.cfg_options)
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
         amp=args.amp,
         auto_scale_lr=args.auto_scale_lr,
         resume=args.resume)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -92,12 +92,15 @@ def prepare_train_cfg(cfg,
 
 
 def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
-                     config_path: str, checkpoint: str) -> None:
-    """Apply tools/test.py's common options to ``cfg`` in place."""
+                     config_path: str, checkpoint: str,
+                     strict: bool = True) -> None:
+    """Apply tools/test.py's common options to ``cfg`` in place
+    (``strict=False``: ``--no-strict``, see :mod:`knet.engine.runner`)."""
     cfg.launcher = launcher
     adapt_dist_backend(cfg)
     _work_dir(cfg, work_dir, config_path)
     if not osp.isfile(checkpoint):
         raise UserError(f'{checkpoint}: checkpoint not found')
     cfg.load_from = checkpoint
+    cfg.load_strict = strict
     os.environ.setdefault('LOCAL_RANK', '0')

@@ -113,6 +113,16 @@ class VideoKNet(KNet):
         self._frame_index = 0
         self.tracker.reset()
 
+    def video_only_state_keys(self) -> List[str]:
+        """Keys an image K-Net checkpoint lacks: the association embedding
+        (``embed_fcs``, ``fc_embed``, ``track_head``) and the update stages'
+        linking / fusion modules."""
+        prefixes = ['track_head.', 'embed_fcs.', 'fc_embed.']
+        for i, head in enumerate(self.roi_head.mask_head):
+            prefixes += [f'roi_head.mask_head.{i}.{name}.'
+                         for name in head.link_module_names()]
+        return [k for k in self.state_dict() if k.startswith(tuple(prefixes))]
+
     # ----------------------------------------------------------- embedding
     def embed_kernels(self, kernels: Tensor) -> Tensor:
         """[..., C, K, K] kernels -> [..., C'] (``embed_fcs`` + ``fc_embed``),

@@ -100,6 +100,10 @@ class VideoKNetVIS(KNet):
         self.frame_batch = frame_batch
         sync_bn_fallback(self)
 
+    def video_only_state_keys(self) -> List[str]:
+        """Keys an image K-Net checkpoint lacks: the clip head."""
+        return [k for k in self.state_dict() if k.startswith('tracker.')]
+
     def init_weights(self) -> None:
         """mmengine's recursive init does not reach the kernel update stages
         held in ``roi_head.mask_head`` (an ``nn.ModuleList``): initialise
