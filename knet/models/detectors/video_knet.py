@@ -282,7 +282,8 @@ class VideoKNet(KNet):
             track_ids = segment_track_ids(
                 res.ids, res.sorted_ids,
                 self.track_id_writeback).to(labels.device)
-        track_map = paint_track_ids(pano.seg_ids, seg_ids, track_ids)
+        track_map = paint_track_ids(pano.seg_ids, seg_ids, track_ids,
+                                    pano.num_segments)
 
         self._prev_obj_feats = last['object_feats'].detach()
         self._frame_index += 1

@@ -6,6 +6,7 @@ kernels finish. The same calls are visible on CPU tensors through torch's
 dispatch and function modes, so tests count them without a GPU.
 """
 import collections
+import traceback
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -18,6 +19,15 @@ _ATEN_SYNCS = ('_local_scalar_dense', 'nonzero', 'nonzero_static',
 _METHOD_SYNCS = ('tolist', 'numpy', 'cpu')
 
 
+def _caller() -> str:
+    """file:line of the innermost frame outside torch and this file."""
+    for frame in reversed(traceback.extract_stack()):
+        if '/torch/' not in frame.filename and \
+                not frame.filename.endswith('_host_sync.py'):
+            return f'{frame.filename.rsplit("/", 2)[-1]}:{frame.lineno}'
+    return '?'
+
+
 def _is_bool(t) -> bool:
     return isinstance(t, torch.Tensor) and t.dtype in (torch.bool,
                                                         torch.uint8)
@@ -25,41 +35,47 @@ def _is_bool(t) -> bool:
 
 class _Aten(TorchDispatchMode):
 
-    def __init__(self, counts):
+    def __init__(self, owner):
         super().__init__()
-        self.counts = counts
+        self.owner = owner
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func._schema.name.split('::')[-1]
         if name in _ATEN_SYNCS:
-            self.counts[name] += 1
+            self.owner.add(name)
         elif name in ('index', 'index_put', 'index_put_',
                       '_index_put_impl_') and len(args) > 1 and any(
                           _is_bool(i) for i in args[1] or ()):
-            self.counts['boolean index'] += 1
+            self.owner.add('boolean index')
         return func(*args, **(kwargs or {}))
 
 
 class _Methods(TorchFunctionMode):
 
-    def __init__(self, counts):
+    def __init__(self, owner):
         super().__init__()
-        self.counts = counts
+        self.owner = owner
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, '__name__', '')
         if name in _METHOD_SYNCS:
-            self.counts[name] += 1
+            self.owner.add(name)
         return func(*args, **(kwargs or {}))
 
 
 class HostSyncs:
     """Context manager; ``counts`` maps each kind of host read to its
-    number of calls inside the block, ``total`` sums them."""
+    number of calls inside the block, ``where`` each call site (file:line)
+    to its number, ``total`` sums them."""
 
     def __init__(self):
         self.counts = collections.Counter()
-        self._modes = [_Methods(self.counts), _Aten(self.counts)]
+        self.where = collections.Counter()
+        self._modes = [_Methods(self), _Aten(self)]
+
+    def add(self, kind: str) -> None:
+        self.counts[kind] += 1
+        self.where[_caller()] += 1
 
     @property
     def total(self) -> int:
