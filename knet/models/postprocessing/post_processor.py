@@ -39,7 +39,7 @@ from .torch_kernels import sigmoid_exact
 
 __all__ = [
     'KNetPostProcessor', 'build_postprocessor', 'rescale_masks',
-    'crop_masks', 'mask_boxes', 'MERGE_IMPLS'
+    'resize_to_image', 'crop_masks', 'mask_boxes', 'MERGE_IMPLS'
 ]
 
 MERGE_IMPLS = ('auto', 'vectorised', 'tiled')
@@ -49,34 +49,41 @@ _MERGE_STUFF_THING = dict(
     instance_score_thr=0.3)
 
 # test_cfg keys that merge_impl replaced: what to write instead
+_MERGE_IMPL_HINT = ("merge_impl ('tiled': the exact CPU fast path, "
+                    "'vectorised': every candidate resized; same results)")
 _REPLACED_KEYS = dict(
-    prune_candidates="merge_impl='vectorised' (False) or 'tiled' (True)",
-    tiled_merge="merge_impl='tiled' (True) or 'vectorised' (False)",
-    banded_merge="merge_impl='tiled' (True) or 'vectorised' (False)",
+    prune_candidates=_MERGE_IMPL_HINT,
+    tiled_merge=_MERGE_IMPL_HINT,
+    banded_merge=_MERGE_IMPL_HINT,
     merge_threads='nothing: the model leaves torch\'s thread count alone; '
     'the tool sets it (e.g. --threads 1)')
 
 
+def resize_to_image(maps: Tensor, img_meta: dict) -> Tensor:
+    """[M, 1, h, w] maps -> [M, 1, H, W] at ``ori_shape``, as the release
+    resizes masks: bilinear to the padded input, crop to ``img_shape``,
+    bilinear to ``ori_shape`` (skipped when it is the crop's size: a
+    same-size bilinear resize is the identity)."""
+    h, w = img_meta['img_shape'][:2]
+    maps = F.interpolate(
+        maps, size=tuple(img_meta['batch_input_shape']), mode='bilinear',
+        align_corners=False)[..., :h, :w]
+    ori = tuple(img_meta['ori_shape'][:2])
+    if tuple(maps.shape[-2:]) == ori:
+        return maps
+    return F.interpolate(maps, size=ori, mode='bilinear', align_corners=False)
+
+
 def rescale_masks(mask_logits: Tensor, img_meta: dict) -> Tensor:
-    """Sigmoid, resize to the padded input, crop, resize to ``ori_shape``
-    (the release's order of operations). [M, h, w] -> [M, H, W].
+    """Sigmoid, then :func:`resize_to_image` (the release's order of
+    operations). [M, h, w] logits -> [M, H, W] probabilities.
 
     Every mask is sigmoided with :func:`~.torch_kernels.sigmoid_exact` and
     resized as an image of its own ([M, 1, h, w]), so its values do not
     depend on the other masks resized with it: a pruned or tiled merge
     equals the full one bit for bit."""
-    h, w = img_meta['img_shape'][:2]
-    masks = F.interpolate(
-        sigmoid_exact(mask_logits).unsqueeze(1),
-        size=tuple(img_meta['batch_input_shape']),
-        mode='bilinear',
-        align_corners=False)[:, :, :h, :w]
-    ori = tuple(img_meta['ori_shape'][:2])
-    if tuple(masks.shape[-2:]) == ori:
-        # a same-size bilinear resize is the identity: skip it
-        return masks.squeeze(1)
-    return F.interpolate(
-        masks, size=ori, mode='bilinear', align_corners=False).squeeze(1)
+    return resize_to_image(sigmoid_exact(mask_logits).unsqueeze(1),
+                           img_meta).squeeze(1)
 
 
 def crop_masks(mask_logits: Tensor, img_meta: dict) -> Tensor:

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .post_processor import resize_to_image
 from .pruning import argmax_contenders, window_bounds
 
 __all__ = ['semantic_thing_mask']
@@ -45,11 +46,8 @@ def semantic_thing_mask(seg_logits: Tensor,
     # on which classes are resized together (see torch_kernels)
     logits = (seg_logits if cls is None else seg_logits[cls])[:, None]
     if align:
-        h, w = img_meta['img_shape'][:2]
-        logits = F.interpolate(
-            logits, tuple(img_meta['batch_input_shape']), mode='bilinear',
-            align_corners=False)[..., :h, :w]
-    if tuple(logits.shape[-2:]) != ori:
+        logits = resize_to_image(logits, img_meta)
+    elif tuple(logits.shape[-2:]) != ori:
         logits = F.interpolate(
             logits, ori, mode='bilinear', align_corners=False)
     best = logits[:, 0].max(0).indices  # = argmax(0), faster
