@@ -1,3 +1,3 @@
 """Models: importing this package registers them into mmdet.registry.MODELS."""
 from . import (detectors, heads, layers, losses, necks,  # noqa: F401
-               task_modules, trackers, utils)
+               postprocessing, task_modules, trackers, utils)

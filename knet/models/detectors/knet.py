@@ -19,7 +19,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..layers.kernel_targets import prepare_kernel_targets
-from ..layers.panoptic_merge import PanopticOutput
+from ..postprocessing import PanopticOutput
 
 __all__ = ['KNet', 'panoptic_to_mmdet']
 
