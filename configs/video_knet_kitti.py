@@ -12,10 +12,9 @@ _base_ = [
 
 # Initialise from image K-Net R50 trained on Cityscapes-STEP (release step
 # 1): train configs/knet/knet_s3_r50_fpn_8e_cityscapes-step.py and copy its
-# last checkpoint here, or convert the release's checkpoint with
-#   python tools/model_converters/knet_to_mmdet3.py \
-#       <release knet_step_city_r50.pth> \
-#       checkpoints/knet_s3_r50_fpn_8e_cityscapes-step.pth
+# last checkpoint here, or put the release's knet_step_city_r50.pth here
+# (converted when loaded). The video-only modules (association embedding,
+# link) keep their initialisation: a logged partial load, see the README.
 load_from = 'checkpoints/knet_s3_r50_fpn_8e_cityscapes-step.pth'
 
 # The dataset config cannot wrap the train set in RepeatDataset (videos are

@@ -4,7 +4,11 @@
 Examples:
     python tools/test.py configs/video_knet_kitti.py ckpt.pth
     python tools/test.py CONFIG ckpt.pth --submission-dir out/   # official layout
+    python tools/test.py configs/video_knet_kitti.py RELEASE.pth  # release
     tools/dist_test.sh configs/video_knet_kitti.py ckpt.pth 8
+
+A checkpoint must fit the model (``--no-strict`` loads what fits); one of
+the original release (mmdet 2.x names) is converted in memory.
 """
 import argparse
 import os.path as osp
@@ -46,6 +50,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         'VIS: instance masks with track ids); image configs: '
         'DIR/<image name>')
     parser.add_argument(
+        '--no-strict', action='store_true',
+        help='load the checkpoint even if some of its tensors do not fit '
+        'the model (they are listed; by default such a checkpoint is '
+        'refused). Checkpoints of the original release are converted '
+        'either way')
+    parser.add_argument(
         '--show', action='store_true', help='show predictions in a window')
     parser.add_argument(
         '--wait-time', type=float_range(0), default=2,
@@ -58,7 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from mmengine.runner import Runner
+    from knet.engine.runner import build_runner
 
     from knet.utils.cli import UserError
     from knet.utils.runtime import (config_errors, load_config,
@@ -70,13 +80,13 @@ def main(argv=None) -> None:
         raise UserError('--format-only needs --submission-dir')
     cfg = load_config(args.config, args.cfg_options)
     prepare_test_cfg(cfg, args.launcher, args.work_dir, args.config,
-                     args.checkpoint)
+                     args.checkpoint, strict=not args.no_strict)
     if args.show or args.show_dir:
         configure_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.submission_dir:
         configure_submission(cfg, args.submission_dir, args.format_only)
     with config_errors(args.config):
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         if args.out:
             add_pickle_dump(runner, args.out)
         runner.test()

@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from mmengine.runner import Runner
+    from knet.engine.runner import build_runner
 
     from knet.utils.runtime import (config_errors, load_config,
                                     prepare_train_cfg)
@@ -62,7 +62,7 @@ def main(argv=None) -> None:
         auto_scale_lr=args.auto_scale_lr,
         resume=args.resume)
     with config_errors(args.config):
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         runner.train()
 
 

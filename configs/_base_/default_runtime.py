@@ -30,5 +30,11 @@ visualizer = dict(
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 
 log_level = 'INFO'
+# knet.engine.KNetRunner: `load_from` / `resume` checkpoints must fit the
+# model exactly (an image K-Net may initialise a video model: a logged
+# partial load); checkpoints of the original release are converted in
+# memory. load_strict = False loads the matching tensors only.
+runner_type = 'KNetRunner'
 load_from = None
+load_strict = True
 resume = False

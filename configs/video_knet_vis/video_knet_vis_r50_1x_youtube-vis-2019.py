@@ -9,10 +9,10 @@ _base_ = [
 ]
 
 # Initialise from a COCO-instance K-Net R50 (release step 1): train
-# configs/knet/knet_s3_r50_fpn_ms-3x_coco.py or convert the release
-# checkpoint with tools/model_converters/knet_to_mmdet3.py. The class layers
-# (80 -> 40 classes) are re-initialised; the clip head (`tracker`) starts
-# from scratch as in the release.
+# configs/knet/knet_s3_r50_fpn_ms-3x_coco.py or use the release's checkpoint
+# (converted when loaded). The class layers (80 -> 40 classes) are
+# re-initialised; the clip head (`tracker`) starts from scratch as in the
+# release (a logged partial load).
 # load_from = 'checkpoints/knet_coco_instance_r50_mmdet3.pth'
 
 # The test loader gives one whole video per sample (see the dataset base);

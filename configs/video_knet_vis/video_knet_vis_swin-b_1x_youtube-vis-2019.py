@@ -6,8 +6,13 @@ _base_ = [
     '../_base_/models/swin-b.py'
 ]
 
-# Initialise from a COCO-instance K-Net Swin-B (converted release weights):
-# load_from = 'checkpoints/knet_coco_instance_swin-b_mmdet3.pth'
+# Initialise from a COCO-instance K-Net Swin-B with an FPN. The release's
+# COCO Swin-B has the deformable FPN
+# (configs/knet/knet_s3_swin-b_deformable-fpn_ms-3x_coco.py), so it does not
+# fit this model; loading it non-strictly (the release's loader always was)
+# takes its backbone and heads and leaves the FPN as initialised:
+# load_strict = False
+# load_from = 'checkpoints/knet_s3_swin-b_deformable-fpn_ms-3x_coco.pth'
 
 model = dict(
     backbone=dict(_base_.swin.backbone, _delete_=True),

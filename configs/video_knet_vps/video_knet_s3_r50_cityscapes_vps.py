@@ -8,11 +8,11 @@ _base_ = [
 ]
 
 # Initialise from image K-Net R50 trained on Cityscapes-STEP (train
-# configs/knet/knet_s3_r50_fpn_8e_cityscapes-step.py, or convert the
-# release's checkpoint with tools/model_converters/knet_to_mmdet3.py). Its
-# class-dependent layers (2 + 17 classes there, 8 + 11 here: conv_seg,
-# fc_cls) are re-initialised with a size-mismatch warning; the rest is
-# shared.
+# configs/knet/knet_s3_r50_fpn_8e_cityscapes-step.py, or the release's
+# checkpoint, converted when loaded). Its class-dependent layers (2 + 17
+# classes there, 8 + 11 here: conv_seg, fc_cls) have the same size and are
+# loaded as they are (rows of other classes); the video-only modules keep
+# their initialisation (a logged partial load).
 load_from = 'checkpoints/knet_s3_r50_fpn_8e_cityscapes-step.pth'
 
 num_thing_classes = 8

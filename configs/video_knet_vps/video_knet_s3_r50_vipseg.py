@@ -9,9 +9,9 @@ _base_ = [
 
 # Initialise from image K-Net R50 trained on COCO panoptic (release step 1):
 # train configs/knet/knet_s3_r50_fpn_ms-3x_coco-panoptic.py and copy its last
-# checkpoint here, or convert the release checkpoint with
-# tools/model_converters/knet_to_mmdet3.py. The class-dependent layers
-# (conv_seg, fc_cls) differ in size and are re-initialised (warning).
+# checkpoint here, or the release's checkpoint (converted when loaded). The
+# class-dependent layers (conv_seg, fc_cls) differ in size and, with the
+# video-only modules, keep their initialisation (a logged partial load).
 load_from = 'checkpoints/knet_s3_r50_fpn_ms-3x_coco-panoptic.pth'
 
 num_thing_classes = 58

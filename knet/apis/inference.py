@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
 from mmdet.registry import DATASETS, MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample, TrackDataSample
 
 from knet.formats.labels import LabelSpace
+from ..models.utils.checkpoint_loading import load_model_checkpoint
 
 __all__ = [
     'init_model', 'inference_vps', 'inference_vis', 'VPSFrameResult',
@@ -90,10 +90,14 @@ def _dataset_meta_from_cfg(cfg: Config) -> Optional[dict]:
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
-               cfg_options: Optional[dict] = None) -> torch.nn.Module:
+               cfg_options: Optional[dict] = None,
+               strict: bool = True) -> torch.nn.Module:
     """Build the model of ``config``, load ``checkpoint`` (if any), eval mode.
 
     Nothing is downloaded: the backbone's pretrained ``init_cfg`` is dropped.
+    The checkpoint must fit the model (``strict=False``: load what fits,
+    list the rest); one of the original release is converted in memory
+    (:func:`knet.models.utils.load_model_checkpoint`).
     ``model.dataset_meta`` comes from the checkpoint's meta, else from the
     config's dataset class.
     """
@@ -111,8 +115,9 @@ def init_model(config: Union[str, Path, Config],
     model = MODELS.build(cfg.model)
     meta = None
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-        meta = (ckpt.get('meta') or {}).get('dataset_meta')
+        ckpt = load_model_checkpoint(model, str(checkpoint), strict=strict)
+        meta = (ckpt.get('meta') or {}).get('dataset_meta') \
+            if isinstance(ckpt.get('meta'), dict) else None
     if meta is None:
         meta = _dataset_meta_from_cfg(cfg)
     model.dataset_meta = meta

@@ -1,2 +1,3 @@
 """Models: importing this package registers them into mmdet.registry.MODELS."""
-from . import detectors, heads, layers, losses, necks, task_modules, trackers  # noqa: F401
+from . import (detectors, heads, layers, losses, necks,  # noqa: F401
+               postprocessing, task_modules, trackers, utils)

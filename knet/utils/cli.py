@@ -42,7 +42,7 @@ __all__ = [
 #: exit status of an unexpected failure (a bug or an input nobody checked)
 EXIT_UNEXPECTED = 3
 #: the longest message printed (the first characters name the culprit)
-MAX_MESSAGE = 400
+MAX_MESSAGE = 600
 
 _IN_ROLES = ('in-file', 'in-dir', 'in-tree', 'in-path')
 _OUT_ROLES = ('out-file', 'out-dir', 'out-path')

@@ -174,8 +174,10 @@ def prepare_train_cfg(cfg,
 
 
 def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
-                     config_path: str, checkpoint: str) -> None:
-    """Apply tools/test.py's common options to ``cfg`` in place."""
+                     config_path: str, checkpoint: str,
+                     strict: bool = True) -> None:
+    """Apply tools/test.py's common options to ``cfg`` in place
+    (``strict=False``: ``--no-strict``, see :mod:`knet.engine.runner`)."""
     cfg.launcher = launcher
     register_data_roots(cfg, 'test_dataloader')
     _work_dir(cfg, work_dir, config_path)
@@ -184,4 +186,5 @@ def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
         raise UserError(f'{checkpoint}: checkpoint not found')
     check_checkpoint_file(checkpoint)
     cfg.load_from = checkpoint
+    cfg.load_strict = strict
     os.environ.setdefault('LOCAL_RANK', '0')

@@ -1,21 +1,20 @@
-"""tools/model_converters/knet_to_mmdet3.py: key mapping and CLI."""
+"""Release checkpoint key mapping (knet.models.utils.release_checkpoint)
+and its CLI tools/model_converters/knet_to_mmdet3.py."""
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.parity_cases import PARITY_DIR
+from knet.utils.cli import run_cli
+from knet.models.utils.release_checkpoint import (convert_key,
+                                                  convert_state_dict)
+from tools.model_converters.knet_to_mmdet3 import main
 
-from tools.model_converters.knet_to_mmdet3 import (convert_key,
-                                                   convert_state_dict, main)
-
-KEYS = PARITY_DIR
+KEYS = Path(__file__).resolve().parents[1] / 'data' / 'release_keys'
 
 
 def _keys(name):
     path = KEYS / f'{name}_r50_keys.txt'
-    if not path.is_file():
-        pytest.skip(f'{path} not available')
     out = {}
     for line in path.read_text().splitlines():
         if line.startswith('#') or not line.strip():
@@ -91,18 +90,41 @@ def test_cli(tmp_path, capsys):
                                'junk.x': torch.zeros(1)},
                 'meta': {'epoch': 3}}, src)
     dst = tmp_path / 'out' / 'conv.pth'
-    assert main([str(src), str(dst)]) == 0
+    assert run_cli(main, [str(src), str(dst)]) == 0
     ckpt = torch.load(dst, weights_only=False)
     assert list(ckpt['state_dict']) == ['neck.0.fpn_convs.0.conv.weight']
     assert ckpt['meta']['epoch'] == 3
-    assert 'unmapped: junk.x' in capsys.readouterr().out
-    assert main([str(src), str(dst), '--strict']) == 1
-    assert main([str(tmp_path / 'missing.pth'), str(dst)]) == 1
+    assert ckpt['meta']['converted_from'] == 'orig.pth'
+    out = capsys.readouterr().out
+    assert 'unmapped: junk.x' in out and str(dst) in out
+    assert dst.stat().st_mode & 0o044  # readable by others (not 0600)
+    assert run_cli(main, [str(src), str(dst), '--strict']) == 1
+    assert run_cli(main, [str(tmp_path / 'missing.pth'), str(dst)]) == 1
     bad = tmp_path / 'bad.pth'
     bad.write_text('not a checkpoint')
-    assert main([str(bad), str(dst)]) == 1
+    assert run_cli(main, [str(bad), str(dst)]) == 1
     err = capsys.readouterr().err
     assert 'bad.pth' in err and 'Traceback' not in err
+    assert all(len(line) < 300 for line in err.splitlines())
+
+
+def test_cli_refuses_to_overwrite_its_input_or_reconvert(tmp_path, capsys):
+    src = tmp_path / 'orig.pth'
+    torch.save({'state_dict': {'neck.fpn_convs.0.conv.weight':
+                               torch.ones(2)}}, src)
+    before = src.read_bytes()
+    assert run_cli(main, [str(src), str(src)]) == 1
+    assert src.read_bytes() == before
+    assert 'dst' in (err := capsys.readouterr().err) and \
+        'is the input file' in err
+    dst = tmp_path / 'conv.pth'
+    assert run_cli(main, [str(src), str(dst)]) == 0
+    # a converted checkpoint is not converted a second time
+    assert run_cli(main, [str(dst), str(tmp_path / 'again.pth')]) == 1
+    assert 'not a checkpoint of the original release' in \
+        capsys.readouterr().err
+    assert not (tmp_path / 'again.pth').exists()
+    assert not list(tmp_path.glob('.tmp*'))
 
 
 def test_deformable_fpn_encoder_keys_land_in_the_deformable_config():

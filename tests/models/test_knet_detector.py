@@ -39,7 +39,7 @@ def _tiny_cfg(panoptic=True):
         cfg.update(num_stuff_classes=0, panoptic=False)
         cfg['rpn_head'].update(num_stuff_classes=0, cat_stuff_mask=False,
                                num_classes=2)
-        cfg['roi_head'].update(num_stuff_classes=0, do_panoptic=False)
+        cfg['roi_head'].update(num_stuff_classes=0)
         for stage in cfg['roi_head']['mask_head']:
             stage.update(num_classes=2, num_stuff_classes=0)
     return cfg
@@ -130,7 +130,7 @@ def test_panoptic_to_mmdet_encoding():
     from mmdet.evaluation.functional import INSTANCE_OFFSET
 
     from knet.models.detectors.knet import panoptic_to_mmdet
-    from knet.models.layers.panoptic_merge import merge_joint
+    from knet.models.postprocessing import merge_joint
     masks = torch.zeros(3, 4, 4)
     masks[0, :2] = 0.9     # thing label 1
     masks[1, 2:, :2] = 0.8  # thing label 0
@@ -147,7 +147,7 @@ def test_uncovered_thing_pixels_join_their_segment():
     from mmdet.evaluation.functional import INSTANCE_OFFSET
 
     from knet.models.detectors.knet import panoptic_to_mmdet
-    from knet.models.layers.panoptic_merge import merge_joint
+    from knet.models.postprocessing import merge_joint
     masks = torch.zeros(3, 4, 4) + 0.01
     masks[0, :, :2] = 0.9     # thing A (label 1), kept
     masks[1, :2, 2:] = 0.95   # thing B (label 0), score below threshold

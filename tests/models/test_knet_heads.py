@@ -279,3 +279,35 @@ def test_prepare_kernel_targets_pads_and_resizes():
     assert (tgt.stuff.masks[1, 3] == 0).all()  # padded rows are void
     cover = torch.tensor([[1, 0, 1], [0, 0, 1]], dtype=torch.bool)
     assert last_cover_index(cover).tolist() == [0, -1, 1]
+
+
+def test_iter_head_rejects_unknown_keys():
+    """A misspelt or removed key fails the build, naming the key."""
+    for extra in (dict(do_panoptic=True), dict(num_stage=3)):
+        with pytest.raises(TypeError, match=next(iter(extra))):
+            _build(dict(ITER, **extra))
+    for test_cfg in (dict(prune_candidates=False), dict(max_per_imgs=3)):
+        with pytest.raises(TypeError, match=next(iter(test_cfg))):
+            _build(dict(ITER, test_cfg=test_cfg))
+
+
+def test_iter_head_inference_leaves_torch_threads_alone(monkeypatch):
+    """Post-processing runs with the caller's thread count: the model never
+    sets torch's global thread count (the tool does)."""
+    head = _build(dict(ITER, test_cfg=dict(ITER['test_cfg'],
+                                           merge_impl='tiled')))
+    head.eval()
+    with torch.no_grad():
+        out = head(torch.randn(1, C, 32, 64), torch.randn(1, P + S, C, 1, 1),
+                   torch.randn(1, P + S, 32, 64) * 3)[-1]
+
+    def forbidden(num):
+        raise AssertionError('the model changed torch\'s thread count')
+
+    monkeypatch.setattr(torch, 'set_num_threads', forbidden)
+    meta = dict(img_shape=(128, 256), batch_input_shape=(128, 256),
+                ori_shape=(128, 256))
+    pano = head.predict_panoptic(out, [meta])[0]
+    assert pano.seg_ids.shape == (128, 256)
+    assert head.predict_instances(out, [meta])[0].masks.shape[1:] == (128,
+                                                                       256)

@@ -120,3 +120,32 @@ def test_empty_frame():
     res = tr.match(torch.zeros(0, 5), torch.zeros(0, dtype=torch.long),
                    torch.zeros(0, 8), 0)
     assert res.ids.numel() == 0
+
+
+def _scene(n, gen):
+    """n detections on a grid (no overlaps), random scores, 3 classes."""
+    xy = torch.stack(torch.meshgrid(torch.arange(10), torch.arange(10),
+                                    indexing='ij'), -1).view(-1, 2)[:n] * 20.
+    scores = torch.rand(n, generator=gen) * 0.8 + 0.2
+    boxes = torch.cat([xy, xy + 10, scores[:, None]], 1)
+    labels = torch.randint(0, 3, (n, ), generator=gen)
+    embeds = torch.randn(n, 16, generator=gen)
+    return boxes, labels, embeds
+
+
+def test_host_reads_do_not_grow_with_the_detections():
+    """The greedy matching runs on one host copy of the scores: on a GPU the
+    number of device round trips per frame is the same for 5 or 60
+    detections (the release read several values per detection)."""
+    from tests.models.postprocessing._host_sync import HostSyncs
+    gen = torch.Generator().manual_seed(0)
+    reads = []
+    for n in (5, 60):
+        tracker = KernelTracker()
+        boxes, labels, embeds = _scene(n, gen)
+        tracker.match(boxes, labels, embeds, 0)
+        with HostSyncs() as syncs:
+            res = tracker.match(boxes, labels, embeds + 0.01, 1)
+        assert int((res.ids >= 0).sum()) > n // 2  # most matched again
+        reads.append(syncs.total)
+    assert reads[0] == reads[1], reads

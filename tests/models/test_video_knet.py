@@ -17,7 +17,8 @@ from mmdet.structures.mask import BitmapMasks  # noqa: E402
 from knet.engine.syncbn import (SyncBNFallbackHook, has_sync_bn,  # noqa
                                 sync_bn_fallback)
 from knet.models.detectors.video_knet_utils import (  # noqa: E402
-    gt_match_indices, masks_to_boxes, paint_track_ids, segment_track_ids)
+    boxes_from_label_map, gt_match_indices, masks_to_boxes, paint_track_ids,
+    segment_track_ids)
 from knet.models.trackers.kernel_tracker import KernelTracker  # noqa: E402
 from knet.utils.setup_env import register_all_modules  # noqa: E402
 
@@ -33,6 +34,21 @@ def test_masks_to_boxes_inclusive_and_empty():
     m[1, 7, 9] = True
     boxes = masks_to_boxes(m)
     assert boxes.tolist() == [[3, 2, 6, 4], [9, 7, 9, 7], [-1, -1, 10, 10]]
+
+
+def test_boxes_from_label_map_equal_mask_boxes():
+    gen = torch.Generator().manual_seed(4)
+    for n in (0, 1, 4, 7):
+        lab = torch.randint(0, n + 1, (3, 5), generator=gen)
+        lab = lab.repeat_interleave(7, 0).repeat_interleave(9, 1)
+        lab[torch.rand(lab.shape, generator=gen) < 0.3] = 0
+        masks = lab[None] == torch.arange(1, n + 1).view(-1, 1, 1)
+        assert torch.equal(boxes_from_label_map(lab, n), masks_to_boxes(masks))
+    # an object with no pixel gets the release's placeholder box
+    lab = torch.zeros(6, 8, dtype=torch.long)
+    lab[2:4, 3:6] = 2
+    assert boxes_from_label_map(lab, 2).tolist() == [[-1, -1, 10, 10],
+                                                     [3, 2, 5, 3]]
 
 
 def test_gt_match_indices():

@@ -95,3 +95,4 @@ def test_vps_configs_parse(path):
     assert m.roi_head.mask_head.num_classes == nt + ns
     if 'kf' in path.stem:
         assert m.roi_head.mask_head.previous_link == 'update_dynamic_cov'
+        assert m.roi_head.mask_head.previous_type == 'update'

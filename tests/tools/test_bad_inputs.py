@@ -115,7 +115,7 @@ def error_line(rc: int, err: str, expected_rc: int) -> str:
     lines = [ln for ln in err.splitlines() if ln.startswith('error:')]
     assert len(lines) == 1, err
     assert rc == expected_rc, (rc, err)
-    assert 'unexpected' not in lines[0], lines[0]
+    assert not lines[0].startswith('error: unexpected '), lines[0]
     return lines[0]
 
 
@@ -244,8 +244,9 @@ class Data:
 
     def checkpoint(self, kind: str = 'good') -> Path:
         """A checkpoint of the e2e test model (random weights): 'good',
-        'mismatched' (the neck keys renamed to the original release's names)
-        or 'garbage' (not a torch file)."""
+        'mismatched' (the FPN keys renamed as in the original release, the
+        rest not), 'release' (the original release's layout) or 'garbage'
+        (not a torch file)."""
         path = self.root / 'ckpt' / f'{kind}.pth'
         if path.exists():
             return path
@@ -261,8 +262,11 @@ class Data:
         from mmdet.registry import MODELS
         model = MODELS.build(Config.fromfile(REPO / E2E).model)
         state = model.state_dict()
-        if kind == 'mismatched':
+        if kind in ('mismatched', 'release'):
             state = {k.replace('neck.0.', 'neck.', 1): v
+                     for k, v in state.items()}
+        if kind == 'release':
+            state = {k.replace('neck.1.', 'rpn_head.localization_fpn.', 1): v
                      for k, v in state.items()}
         torch.save({'state_dict': state, 'meta': {}}, path)
         return path
@@ -330,6 +334,7 @@ TEST = 'tools/test.py'
 BROWSE = 'tools/analysis_tools/browse_dataset.py'
 BENCH = 'tools/analysis_tools/benchmark.py'
 VIS_MEM = 'tools/analysis_tools/vis_memory_benchmark.py'
+CONVERT = 'tools/model_converters/knet_to_mmdet3.py'
 E2E = 'tests/data/video_knet_kitti_e2e.py'
 KITTI_DATASET_CFG = 'configs/_base_/datasets/kitti_step_vps.py'
 NO_CUDA = pytest.mark.skipif(
@@ -1080,10 +1085,26 @@ CASES = [
     Case('test-mismatched-checkpoint', TEST,
          lambda d, w: [REPO / E2E, d.checkpoint('mismatched'), '--work-dir',
                        w / 'out'] + d.data_options(),
-         _words('mismatched.pth', 'neck.0.'), logs_ok=True,
-         marks=(pytest.mark.xfail(
-             reason='strict checkpoint loading is Task C (issue 17 item 3)',
-             strict=True),)),
+         _words('mismatched.pth', 'neck.0.'), logs_ok=True),
+    # ------------------------------------------------------------- converter
+    Case('convert-src-missing', CONVERT,
+         lambda d, w: [w / 'nope.pth', w / 'out' / 'c.pth'],
+         _words('src', 'nope.pth', 'no such file')),
+    Case('convert-dst-is-src', CONVERT,
+         lambda d, w: [d.checkpoint('release'), d.checkpoint('release')],
+         _words('dst', 'release.pth', 'is the input file')),
+    Case('convert-dst-is-folder', CONVERT,
+         lambda d, w: [d.checkpoint('release'), d.root],
+         _words('dst', 'is a folder, expected a file name')),
+    Case('convert-dst-unwritable', CONVERT,
+         lambda d, w: [d.checkpoint('release'), UNWRITABLE + '/c.pth'],
+         _words('dst', 'cannot write')),
+    Case('convert-garbage', CONVERT,
+         lambda d, w: [d.checkpoint('garbage'), w / 'out' / 'c.pth'],
+         _words('garbage.pth', 'cannot be read as a checkpoint')),
+    Case('convert-already-converted', CONVERT,
+         lambda d, w: [d.checkpoint('good'), w / 'out' / 'c.pth'],
+         _words('good.pth', 'not a checkpoint of the original release')),
     # -------------------------------------------------------- browse_dataset
     Case('browse-config-missing', BROWSE,
          lambda d, w: [w / 'nope.py', '--output-dir', w / 'out',
@@ -1176,6 +1197,8 @@ INTERRUPTED = [
     ('refer2coco', REFER2COCO,
      lambda d, out: ['--data-root', d.refer, '--dataset', 'refcoco',
                      '--split-by', 'unc', '--out', out], 2),
+    ('knet_to_mmdet3', CONVERT,
+     lambda d, out: [d.checkpoint('release'), out / 'converted.pth'], 1),
     ('make_synthetic', SYNTH,
      lambda d, out: ['vipseg', '--out', out, '--videos', '2', '--frames',
                      '2', '--size', '16', '24'], 3),
@@ -1213,7 +1236,8 @@ def test_interrupted_converter(tool, argv, n, data, tmp_path):
 # --------------------------------------------------------------------------
 HELP_TOOLS = [KITTI_PREP, YTVIS2COCO, VIPSEG_PREP, CITY_PREP, REFER2COCO,
               EVAL_REFER, EVAL_VPS, EVAL_VIS, CHECK, SYNTH, LOGS, TRAIN, TEST,
-              BROWSE, BENCH, VIS_MEM, 'tools/analysis_tools/benchmark_eval.py']
+              BROWSE, BENCH, VIS_MEM, CONVERT,
+              'tools/analysis_tools/benchmark_eval.py']
 
 
 @pytest.mark.parametrize('tool', HELP_TOOLS)

@@ -46,7 +46,7 @@ def scripted_api(monkeypatch):
     import knet.apis as apis
     seen = {'consumed': 0, 'max_ahead': 0}
 
-    def init_model(config, checkpoint, device='cpu'):
+    def init_model(config, checkpoint, device='cpu', strict=True):
         assert os.path.isfile(config) and os.path.isfile(checkpoint)
         return types.SimpleNamespace(dataset_meta=META)
 

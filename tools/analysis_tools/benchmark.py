@@ -242,8 +242,8 @@ def run_benchmark(config: str,
                   flops: bool = False) -> dict:
     """Build the model of ``config`` and time ``frames`` random frames."""
     from mmengine.config import Config
-    from mmengine.runner import load_checkpoint
 
+    from knet.models.utils.checkpoint_loading import load_model_checkpoint
     from knet.utils.setup_env import register_all_modules
     from mmdet.registry import MODELS
 
@@ -259,7 +259,7 @@ def run_benchmark(config: str,
     torch.manual_seed(seed)
     model = MODELS.build(model_cfg)
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+        load_model_checkpoint(model, checkpoint)  # strict; release files ok
     dev = torch.device(device)
     model.to(dev).eval()
     video = _is_video(model)

@@ -47,6 +47,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--device', default='cpu',
                         help='torch device, e.g. cpu, cuda, cuda:1')
     parser.add_argument(
+        '--no-strict', action='store_true',
+        help='load the checkpoint even if some of its tensors do not fit '
+        'the model (refused by default); checkpoints of the original '
+        'release are converted either way')
+    parser.add_argument(
         '--save-pred', metavar='DIR',
         help='also write the predictions in the KITTI-STEP submission '
         'format to DIR/<seq>/<frame>.png')
@@ -94,7 +99,8 @@ class _FrameTee:
             yield frame
 
 
-def _load_model(config: str, checkpoint: str, device: str):
+def _load_model(config: str, checkpoint: str, device: str,
+                strict: bool = True):
     if not osp.isfile(config):
         raise UserError(f'{config}: config file not found')
     if not osp.isfile(checkpoint):
@@ -110,7 +116,7 @@ def _load_model(config: str, checkpoint: str, device: str):
     except (ImportError, AttributeError) as e:
         raise UserError(f'knet.apis.init_model is not available: {e}')
     try:
-        return init_model(config, checkpoint, device=device)
+        return init_model(config, checkpoint, device=device, strict=strict)
     except (UserError, FileNotFoundError):
         raise
     except Exception as e:  # a corrupt file, a config/weights mismatch
@@ -161,7 +167,8 @@ def main(argv=None) -> None:
     source = FrameSource(args.input)  # fails early on an unreadable input
     if not 0.0 <= args.alpha <= 1.0:
         raise UserError(f'--alpha must lie in [0, 1], got {args.alpha}')
-    model = _load_model(args.config, args.checkpoint, args.device)
+    model = _load_model(args.config, args.checkpoint, args.device,
+                        strict=not args.no_strict)
     infer = _inference_fn(model)
     is_vis = _is_vis_model(model)
 

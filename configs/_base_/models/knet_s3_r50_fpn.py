@@ -95,7 +95,6 @@ model = dict(
         num_proposals=_base_.num_proposals,
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
-        do_panoptic=False,
         mask_head=[stage_cfg for _ in range(_base_.num_stages)],
         assigner=_base_.assigner,
         test_cfg=dict(max_per_img=_base_.num_proposals, mask_thr=0.5)))

@@ -27,7 +27,6 @@ model = dict(
             loss_weight=0.1)),
     roi_head=dict(
         num_stuff_classes=num_stuff_classes,
-        do_panoptic=True,
         mask_head=[stage_cfg for _ in range(_base_.num_stages)],
         test_cfg=dict(
             merge_joint=True,

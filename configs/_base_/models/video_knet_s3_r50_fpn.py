@@ -101,7 +101,6 @@ model = dict(
         assigner=_base_.assigner,
         # kernel linking in the last stage
         link_stages=[_base_.num_stages - 1],
-        do_panoptic=True,
         # one config shared by the stages (a dict, so that derived configs
         # can override single fields)
         mask_head=dict(

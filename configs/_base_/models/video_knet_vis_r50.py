@@ -96,7 +96,6 @@ model = dict(
         num_proposals=_base_.num_proposals,
         num_thing_classes=num_classes,
         num_stuff_classes=0,
-        do_panoptic=False,
         mask_head=[stage_cfg for _ in range(_base_.num_stages)],
         assigner=_base_.assigner,
         test_cfg=dict(max_per_img=10, mask_thr=0.5)),

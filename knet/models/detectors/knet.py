@@ -6,6 +6,7 @@ backbone -> neck = [FPN, SemanticFPNWrapper] -> rpn_head (ConvKernelHead)
 ``label`` for stuff; ``num_classes`` = VOID), instance predictions as
 ``pred_instances``.
 """
+import re
 from typing import Dict, List, Tuple, Union
 
 import torch
@@ -18,7 +19,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..layers.kernel_targets import prepare_kernel_targets
-from ..layers.panoptic_merge import PanopticOutput
+from ..postprocessing import PanopticOutput
 
 __all__ = ['KNet', 'panoptic_to_mmdet']
 
@@ -83,6 +84,21 @@ class KNet(BaseDetector):
         self.panoptic = panoptic
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+
+    # --------------------------------------------------- checkpoint rules
+    def video_only_state_keys(self) -> List[str]:
+        """State-dict keys that an image K-Net checkpoint does not hold
+        (none: this is the image model; the video models extend it). See
+        :mod:`knet.models.utils.checkpoint_loading`."""
+        return []
+
+    def class_state_keys(self) -> List[str]:
+        """State-dict keys whose shape depends on the number of classes
+        (the semantic classifier of the kernel head, the class layers of
+        the update stages)."""
+        pattern = re.compile(
+            r'^(rpn_head\.conv_seg|roi_head\.mask_head\.\d+\.fc_cls)\.')
+        return [k for k in self.state_dict() if pattern.match(k)]
 
     def extract_feat(self, batch_inputs: Tensor) -> List[Tensor]:
         """Semantic FPN outputs ``[loc_feats, sem_feats]``."""

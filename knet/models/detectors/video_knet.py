@@ -41,7 +41,6 @@ import warnings
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor, nn
 
@@ -50,7 +49,7 @@ from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
 from ...engine.syncbn import sync_bn_fallback
 from ..layers.kernel_targets import prepare_kernel_targets
-from ..layers.panoptic_merge import argmax_contenders, window_bounds
+from ..postprocessing import semantic_thing_mask
 from .knet import KNet
 from .video_knet_utils import (boxes_from_label_map, gt_match_indices,
                                paint_track_ids, segment_track_ids)
@@ -112,6 +111,16 @@ class VideoKNet(KNet):
         self._prev_obj_feats: Optional[Tensor] = None
         self._frame_index = 0
         self.tracker.reset()
+
+    def video_only_state_keys(self) -> List[str]:
+        """Keys an image K-Net checkpoint lacks: the association embedding
+        (``embed_fcs``, ``fc_embed``, ``track_head``) and the update stages'
+        linking / fusion modules."""
+        prefixes = ['track_head.', 'embed_fcs.', 'fc_embed.']
+        for i, head in enumerate(self.roi_head.mask_head):
+            prefixes += [f'roi_head.mask_head.{i}.{name}.'
+                         for name in head.link_module_names()]
+        return [k for k in self.state_dict() if k.startswith(tuple(prefixes))]
 
     # ----------------------------------------------------------- embedding
     def embed_kernels(self, kernels: Tensor) -> Tensor:
@@ -223,30 +232,13 @@ class VideoKNet(KNet):
     # ----------------------------------------------------------- inference
     def _semantic_thing_mask(self, seg_preds: Tensor, meta: dict) -> Tensor:
         """[H, W] bool at ori_shape: the kernel head's semantic argmax is a
-        thing class.
-
-        Only the classes that can be the argmax at some pixel are resized
-        (exact pruning, :func:`~knet.models.layers.argmax_contenders`); when
-        they are all things or all stuff no resize is needed at all."""
-        ori = tuple(meta['ori_shape'][:2])
-        t = self.num_thing_classes
-        lower, upper = window_bounds(seg_preds, window=5)
-        cls = argmax_contenders(lower, upper).nonzero(as_tuple=False)[:, 0]
-        if not bool((cls < t).any()):
-            return torch.zeros(ori, dtype=torch.bool,
-                               device=seg_preds.device)
-        if bool((cls < t).all()):
-            return torch.ones(ori, dtype=torch.bool, device=seg_preds.device)
-        logits = seg_preds[cls][None]
-        if self.semantic_filter_align:
-            h, w = meta['img_shape'][:2]
-            logits = F.interpolate(
-                logits, tuple(meta['batch_input_shape']), mode='bilinear',
-                align_corners=False)[..., :h, :w]
-        if tuple(logits.shape[-2:]) != ori:
-            logits = F.interpolate(
-                logits, ori, mode='bilinear', align_corners=False)
-        return cls[logits[0].max(0).indices] < t  # = argmax(0), faster
+        thing class (:func:`~knet.models.postprocessing.
+        semantic_thing_mask`; pruned where the panoptic merge takes its CPU
+        path)."""
+        prune = self.roi_head.postprocessor.impl_for(
+            seg_preds.device) == 'tiled'
+        return semantic_thing_mask(seg_preds, meta, self.num_thing_classes,
+                                   self.semantic_filter_align, prune)
 
     def _predict_frame(self, img: Tensor, sample: DetDataSample) -> None:
         meta = sample.metainfo
@@ -300,7 +292,8 @@ class VideoKNet(KNet):
             track_ids = segment_track_ids(
                 res.ids, res.sorted_ids,
                 self.track_id_writeback).to(labels.device)
-        track_map = paint_track_ids(pano.seg_ids, seg_ids, track_ids)
+        track_map = paint_track_ids(pano.seg_ids, seg_ids, track_ids,
+                                    pano.num_segments)
 
         self._prev_obj_feats = last['object_feats'].detach()
         self._frame_index += 1

@@ -1,4 +1,6 @@
 """Small tensor helpers of Video K-Net's tracking (pure torch)."""
+from typing import Optional
+
 import torch
 from torch import Tensor
 
@@ -51,9 +53,8 @@ def _boxes_from_projections(cols: Tensor, rows: Tensor) -> Tensor:
     y1 = rows.int().argmax(dim=1)
     y2 = h - 1 - rows.flip(1).int().argmax(dim=1)
     boxes = torch.stack([x1, y1, x2, y2], dim=1).float()
-    empty = ~cols.any(dim=1)
-    boxes[empty] = boxes.new_tensor([-1., -1., 10., 10.])
-    return boxes
+    empty = ~cols.any(dim=1, keepdim=True)
+    return torch.where(empty, boxes.new_tensor([-1., -1., 10., 10.]), boxes)
 
 
 def gt_match_indices(key_ids: Tensor, ref_ids: Tensor) -> Tensor:
@@ -70,20 +71,27 @@ def gt_match_indices(key_ids: Tensor, ref_ids: Tensor) -> Tensor:
     return torch.where(same.any(dim=1), first, torch.full_like(first, -1))
 
 
-def paint_track_ids(seg_ids: Tensor, thing_segments: Tensor,
-                    track_ids: Tensor) -> Tensor:
+def paint_track_ids(seg_ids: Tensor,
+                    thing_segments: Tensor,
+                    track_ids: Tensor,
+                    num_segments: Optional[int] = None) -> Tensor:
     """Track-id map from a panoptic segment-id map.
 
     Args:
         seg_ids: [H, W] long, 0 = no segment, k = segment k.
         thing_segments: [n] segment ids (>= 1) of the tracked things.
         track_ids: [n] track id of each (<= 0: none).
+        num_segments: the largest segment id if known (else read from the
+            tensors, a host synchronisation on a GPU).
 
     Returns:
         [H, W] long, the track id on each thing segment's pixels, 0 elsewhere.
     """
-    size = int(max(int(seg_ids.max()) if seg_ids.numel() else 0,
-                   int(thing_segments.max()) if thing_segments.numel() else 0)) + 1
+    if num_segments is None:
+        num_segments = max(
+            int(seg_ids.max()) if seg_ids.numel() else 0,
+            int(thing_segments.max()) if thing_segments.numel() else 0)
+    size = num_segments + 1
     lut = torch.zeros(size, dtype=torch.long, device=seg_ids.device)
     lut[thing_segments.long().to(seg_ids.device)] = track_ids.long().clamp(
         min=0).to(seg_ids.device)

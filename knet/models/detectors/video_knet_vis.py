@@ -30,11 +30,11 @@ from torch import Tensor
 
 from mmdet.registry import MODELS
 from mmdet.structures import TrackDataSample
-from mmdet.structures.mask import mask2bbox
 from mmdet.utils import ConfigType
 from ...engine.syncbn import sync_bn_fallback
 from ..heads.clip_kernel_head import build_tube_targets
 from ..layers.kernel_targets import prepare_kernel_targets
+from ..postprocessing import mask_boxes, rescale_masks
 from .knet import KNet
 from .vis_windows import (TrackScoreAccumulator, associate_kernels,
                           owned_ranges, plan_windows)
@@ -99,6 +99,10 @@ class VideoKNetVIS(KNet):
         self.num_candidates = num_candidates
         self.frame_batch = frame_batch
         sync_bn_fallback(self)
+
+    def video_only_state_keys(self) -> List[str]:
+        """Keys an image K-Net checkpoint lacks: the clip head."""
+        return [k for k in self.state_dict() if k.startswith('tracker.')]
 
     def init_weights(self) -> None:
         """mmengine's recursive init does not reach the kernel update stages
@@ -176,7 +180,7 @@ class VideoKNetVIS(KNet):
     def _frame_masks(self, logits: Tensor, meta: dict) -> np.ndarray:
         """[M, h, w] mask logits -> [M, H, W] bool at ori_shape (the
         release's rescale: sigmoid, padded size, crop, ori size, > thr)."""
-        probs = self.roi_head.rescale_masks(logits, meta)
+        probs = rescale_masks(logits, meta)
         return (probs > self.tracker.test_cfg['mask_thr']).cpu().numpy()
 
     def predict_video(self, video: Tensor,
@@ -253,7 +257,7 @@ class VideoKNetVIS(KNet):
                     labels=labels,
                     scores=top_scores,
                     masks=masks,
-                    bboxes=mask2bbox(masks)))
+                    bboxes=mask_boxes(masks)))
         return results
 
     def predict(self,

@@ -191,8 +191,8 @@ class ConvKernelHead(BaseModule):
                                                      *proposal_feats.size())
         if self.proposal_feats_with_obj:
             hard = mask_preds.sigmoid() > 0.5
-            weights = hard.float() if self.use_binary else \
-                hard.float() * mask_preds.sigmoid()
+            weights = hard.to(x_feats.dtype) if self.use_binary else \
+                hard.to(x_feats.dtype) * mask_preds.sigmoid()
             obj_feats = torch.einsum('bnhw,bchw->bnc', weights, x_feats)
             proposal_feats = proposal_feats + obj_feats.view(
                 num_imgs, self.num_proposals, self.out_channels, 1, 1)

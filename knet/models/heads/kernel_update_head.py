@@ -17,6 +17,13 @@ Video K-Net options:
   cross-attend (``attention_previous``, 8 heads) to the previous frame's kernels, + LN, then
   ``link_ffn`` + LN -> ``object_feats_track`` (used only for the association
   embedding; classes and masks come from the unlinked kernels).
+* ``previous_type='update'`` (the release's Swin KITTI-STEP models): as
+  'ffn', but the previous kernels are first updated with the current
+  frame's group features by a second updator
+  (``attention_previous_update_track``); then ``attention_previous_track``
+  + LN, ``link_ffn_track`` + LN. The release reshapes the updator's
+  [B*N, K*K, C] output as [B, N, C, K*K] before transposing it (kept; the
+  identity for the released K = 1).
 * ``previous_link='update_dynamic_cov'`` (kernel fusion, KF): before the
   update, the previous kernels are updated by a second updator with the
   current group features, the current kernels attend to them (+ LN, FFN + LN)
@@ -57,7 +64,8 @@ class KernelUpdateHead(BaseModule):
         mask_upsample_stride (int): upsampling of the mask logits for losses
             (and the final masks at test time).
         kernel_updator_cfg (dict): :class:`KernelUpdator` config.
-        previous_type (str, optional): 'ffn' builds the linking modules.
+        previous_type (str, optional): 'ffn' or 'update' builds the
+            linking modules (module doc).
         previous_link (str, optional): 'update_dynamic_cov' builds the kernel
             fusion modules.
         link_num_heads (int): heads of the link attentions (8 in the
@@ -179,6 +187,17 @@ class KernelUpdateHead(BaseModule):
                                       num_ffn_fcs, ffn_act_cfg, dropout)
             self.link_ffn_norm = build_norm_layer(dict(type='LN'),
                                                   in_channels)[1]
+        elif previous_type == 'update':
+            self.attention_previous_update_track = MODELS.build(
+                kernel_updator_cfg)
+            self.attention_previous_track = MultiheadAttention(
+                emb, link_num_heads, 0.)
+            self.attention_previous_norm_track = build_norm_layer(
+                dict(type='LN'), emb)[1]
+            self.link_ffn_track = self._ffn(in_channels, feedforward_channels,
+                                            num_ffn_fcs, ffn_act_cfg, dropout)
+            self.link_ffn_norm_track = build_norm_layer(
+                dict(type='LN'), in_channels)[1]
         elif previous_type is not None:
             raise ValueError(f'unsupported previous_type {previous_type!r}')
         if previous_link == 'update_dynamic_cov':
@@ -194,6 +213,21 @@ class KernelUpdateHead(BaseModule):
                 dict(type='LN'), in_channels)[1]
         elif previous_link is not None:
             raise ValueError(f'unsupported previous_link {previous_link!r}')
+
+    #: the modules built by ``previous_type`` / ``previous_link``
+    LINK_MODULES = ('attention_previous', 'attention_previous_norm',
+                    'link_ffn', 'link_ffn_norm',
+                    'attention_previous_update_track',
+                    'attention_previous_track',
+                    'attention_previous_norm_track', 'link_ffn_track',
+                    'link_ffn_norm_track', 'attention_previous_update_link',
+                    'attention_previous_link', 'attention_previous_norm_link',
+                    'link_ffn_link', 'link_ffn_norm_link')
+
+    def link_module_names(self) -> Tuple[str, ...]:
+        """Names of this stage's linking / fusion modules (Video K-Net
+        only: an image K-Net checkpoint has none of them)."""
+        return tuple(n for n in self.LINK_MODULES if hasattr(self, n))
 
     @staticmethod
     def _ffn(channels: int, ff_channels: int, num_fcs: int, act_cfg: dict,
@@ -245,6 +279,33 @@ class KernelUpdateHead(BaseModule):
                               self.attention_previous_norm, cur, prev)
         linked = linked.reshape(b, n, -1, self.in_channels)
         return self.link_ffn_norm(self.link_ffn(linked))
+
+    def link_previous_update(self, obj_feat: Tensor, x_feat: Tensor,
+                             previous_obj_feats: Tensor) -> Tensor:
+        """Kernel linking with updated previous kernels
+        (``previous_type='update'``).
+
+        Args:
+            obj_feat: [B, N, K*K, C] updated kernels of the current frame.
+            x_feat: [B, N, C] group features of the current frame.
+            previous_obj_feats: [B, N, C, K, K] kernels of the previous
+                frame (one per current kernel).
+
+        Returns:
+            [B, N, K*K, C] linked ("track") kernels.
+        """
+        b, n = obj_feat.shape[:2]
+        prev = previous_obj_feats.reshape(b, n, self.in_channels,
+                                          -1).permute(0, 1, 3, 2)
+        prev = self.attention_previous_update_track(x_feat, prev)
+        # [B*N, K*K, C] read as [B, N, C, K*K] (the release's reshape)
+        prev = prev.reshape(b, n, self.in_channels,
+                            -1).permute(0, 1, 3, 2).reshape(b, n, -1)
+        linked = self._attend(self.attention_previous_track,
+                              self.attention_previous_norm_track,
+                              obj_feat.reshape(b, n, -1), prev)
+        linked = linked.reshape(b, n, -1, self.in_channels)
+        return self.link_ffn_norm_track(self.link_ffn_track(linked))
 
     def fuse_previous(self, proposal_feat: Tensor, x_feat: Tensor,
                       previous_obj_feats: Tensor) -> Tensor:
@@ -301,7 +362,7 @@ class KernelUpdateHead(BaseModule):
                 mask_preds, (h, w), align_corners=False, mode='bilinear')
         else:
             gather_mask = mask_preds
-        hard = (gather_mask.sigmoid() > self.hard_mask_thr).float()
+        hard = (gather_mask.sigmoid() > self.hard_mask_thr).to(x.dtype)
         x_feat = torch.einsum('bnhw,bchw->bnc', hard, x)
 
         # [B, N, C, K, K] -> [B, N, K*K, C]
@@ -323,6 +384,10 @@ class KernelUpdateHead(BaseModule):
         obj_feat_track = None
         if previous_obj_feats is not None and self.previous_type == 'ffn':
             obj_feat_track = self.link_previous(obj_feat, previous_obj_feats)
+        elif previous_obj_feats is not None and \
+                self.previous_type == 'update':
+            obj_feat_track = self.link_previous_update(
+                obj_feat, x_feat, previous_obj_feats)
 
         cls_feat = obj_feat.sum(-2)
         mask_feat = obj_feat

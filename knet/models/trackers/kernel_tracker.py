@@ -216,18 +216,7 @@ class KernelTracker:
                     k_labels.device)
                 scores = scores * same.to(scores.dtype)
             assoc = scores.clone()
-            for i in range(k_bboxes.size(0)):
-                conf, j = torch.max(scores[i], dim=0)
-                j = int(j)
-                track_id = int(memo_ids[j])
-                if conf > self.match_score_thr and track_id > -1:
-                    if k_bboxes[i, 4] > self.obj_score_thr:
-                        ids[i] = track_id
-                        # a track is taken by one detection only
-                        scores[:i, j] = 0
-                        scores[i + 1:, j] = 0
-                    elif conf > self.nms_conf_thr:
-                        ids[i] = -2
+            ids = self._greedy_match(scores, k_bboxes[:, 4], memo_ids)
         new = (ids == -1) & (k_bboxes[:, 4] > self.init_score_thr).cpu()
         num_new = int(new.sum())
         ids[new] = torch.arange(self.num_tracks, self.num_tracks + num_new)
@@ -246,13 +235,46 @@ class KernelTracker:
             assoc_scores=assoc,
             memo_ids=memo_ids)
 
+    def _greedy_match(self, scores: Tensor, det_scores: Tensor,
+                      memo_ids: Tensor) -> Tensor:
+        """[n] ids of score-sorted detections: each takes its best memory
+        entry if that is a track and the association score is above
+        ``match_score_thr`` (a track then goes to no later detection);
+        low-scored detections are marked -2 instead when the score is above
+        ``nms_conf_thr``.
+
+        Sequential, so it runs on one host copy of the scores (one device
+        transfer, not several per detection); comparisons in the scores'
+        dtype, as torch compares a tensor with a Python number.
+        """
+        s = scores.detach().cpu().numpy().copy()
+        det = det_scores.detach().cpu().numpy()
+        match_thr = s.dtype.type(self.match_score_thr)
+        conf_thr = s.dtype.type(self.nms_conf_thr)
+        obj_thr = det.dtype.type(self.obj_score_thr)
+        memo = memo_ids.tolist()
+        ids = [-1] * len(det)
+        for i in range(len(det)):
+            j = int(s[i].argmax())  # the first maximum, as torch.max
+            conf = s[i, j]
+            if conf > match_thr and memo[j] > -1:
+                if det[i] > obj_thr:
+                    ids[i] = memo[j]
+                    # a track is taken by one detection only
+                    s[:i, j] = 0
+                    s[i + 1:, j] = 0
+                elif conf > conf_thr:
+                    ids[i] = -2
+        return torch.tensor(ids, dtype=torch.long)
+
     def _update_memo(self, ids: Tensor, bboxes: Tensor, embeds: Tensor,
                      labels: Tensor, frame_id: int) -> None:
         """Momentum-update matched tracks, add new ones, store backdrops and
         forget what is older than the memory length."""
         m = self.memo_momentum
-        for i in torch.nonzero(ids > -1).flatten().tolist():
-            track_id = int(ids[i])
+        for i, track_id in enumerate(ids.tolist()):
+            if track_id < 0:
+                continue
             if track_id in self.tracks:
                 track = self.tracks[track_id]
                 track['bbox'] = bboxes[i]

@@ -1,7 +1,11 @@
-"""Panoptic merge strategies on hand-built candidates."""
+"""The reference panoptic merges on hand-built and random candidates."""
 import torch
 
-from knet.models.layers.panoptic_merge import merge_joint, merge_thing_first
+from knet.models.postprocessing.merge import (count_ids, merge_joint,
+                                              merge_thing_first,
+                                              weighted_argmax)
+
+from ._host_sync import HostSyncs
 
 
 def _joint_reference(masks, scores, labels, t, overlap, inst_thr):
@@ -95,10 +99,37 @@ def test_thing_first_paste():
 
 
 def test_chunked_argmax_equals_full_argmax():
-    from knet.models.layers.panoptic_merge import _weighted_argmax
     torch.manual_seed(1)
     masks = torch.rand(9, 130, 37)
     scores = torch.rand(9)
     full = (scores.view(-1, 1, 1) * masks).argmax(0)
-    assert torch.equal(_weighted_argmax(masks, scores, chunk_rows=16), full)
-    assert torch.equal(_weighted_argmax(masks, scores), full)
+    assert torch.equal(weighted_argmax(masks, scores, chunk_rows=16), full)
+    assert torch.equal(weighted_argmax(masks, scores), full)
+    # restricted to some candidates: the first maximum among them
+    valid = torch.tensor([False, True, False, True, True, False, False,
+                          True, False])
+    sub = valid.nonzero()[:, 0]
+    want = sub[(scores[sub].view(-1, 1, 1) * masks[sub]).argmax(0)]
+    assert torch.equal(weighted_argmax(masks, scores, valid, 16), want)
+
+
+def test_count_ids_equals_bincount():
+    gen = torch.Generator().manual_seed(2)
+    ids = torch.randint(0, 7, (13, 29), generator=gen)
+    assert torch.equal(count_ids(ids, 9), torch.bincount(ids.flatten(),
+                                                         minlength=9))
+
+
+def test_joint_merge_reads_the_host_once():
+    """The reference (the GPU path) waits for the device once per image:
+    for the number of segments; no per-candidate reads."""
+    gen = torch.Generator().manual_seed(3)
+    masks = torch.rand(40, 30, 50, generator=gen) ** 3
+    scores = torch.rand(40, generator=gen)
+    labels = torch.randint(0, 6, (40, ), generator=gen)
+    for uncovered in ('best_kept', 'fixed'):
+        with HostSyncs() as syncs:
+            res = merge_joint(masks, scores, labels, 3, 0.5, 0.3,
+                              uncovered=uncovered, fill_label=1)
+        assert syncs.total == 1, syncs.counts
+        assert res.num_segments > 0

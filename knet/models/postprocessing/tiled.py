@@ -1,209 +1,37 @@
-"""Panoptic merge of K-Net's thing and stuff candidates (pure torch).
+"""The CPU fast path of the joint panoptic merge (exact).
 
-Two strategies of the release:
+On CPU the reference (:func:`~.merge.merge_joint` on every candidate mask
+resized to full resolution) spends its time resizing and scanning [M, H, W]
+masks that mostly cannot win a pixel. :func:`merge_joint_cpu` gives the same
+result bit for bit with far less work:
 
-* :func:`merge_joint` (``merge_joint=True``, MaskFormer-style): every pixel
-  goes to the candidate with the highest ``score x mask probability``; a
-  candidate becomes a segment if it wins at least one pixel, has a pixel with
-  probability >= 0.5, keeps at least ``overlap_thr`` of that area, and (things
-  only) scores at least ``instance_score_thr``. The keep decisions are
-  independent of each other, so this is fully vectorised; segments are
-  numbered 1.. in descending score order, as the release does.
-* :func:`merge_thing_first`: paste thresholded thing masks by score (skipping
-  those overlapping earlier ones by more than ``iou_thr``), then fill the
-  remaining pixels with stuff classes whose free area is at least
-  ``stuff_max_area``. Sequential by nature (each paste depends on the
-  previous ones): one loop over the (at most ``max_per_img``) candidates.
+* for the common resize chain (one power-of-two bilinear upsampling to the
+  padded input and a crop, e.g. KITTI-STEP) tile by tile with
+  :class:`TiledMasks`, without the [M, H, W] masks;
+* otherwise only the exact contenders (:mod:`.pruning`) are resized and
+  merged by the reference.
 
-Pixels that no segment claims: the release leaves segment 0 and writes a
-fixed class there (Video K-Net: dataset id 0, i.e. road on KITTI-STEP; K-Net:
-VOID). ``uncovered='best_kept'`` (default) labels them with the best *kept*
-segment's class at that pixel (segment id stays 0); ``uncovered='fixed'``
-writes ``fill_label`` (the release behaviour with the right label).
-
-Exact candidate pruning (:func:`window_bounds`, :func:`argmax_contenders`):
-bilinear resizing (no antialias) writes every output pixel as a convex
-combination of a small neighbourhood of its input, so a candidate whose
-upper bound (max over a window of the low-resolution logits, through the
-monotonic sigmoid, times its score) stays below another candidate's lower
-bound everywhere can never win a pixel. Dropping such candidates BEFORE the
-full-resolution resize leaves the argmax, the kept segments and every map
-bit-identical (channels are resized independently) while only the few
-contenders are resized to full resolution.
-
-:class:`TiledMasks` applies the same bounds per tile of the image: a tile
-with one contender is filled without resizing anything, and only the
-contenders of the other tiles are resized, on the tile's crop (see the class
-doc for why that is bit-exact).
+It runs many small ops and synchronises with the host in its loops, which is
+right on a CPU and wrong on a GPU (see :class:`~.post_processor.
+KNetPostProcessor`, ``merge_impl``). Its ops are small, so it is fastest
+with one torch thread; the thread count is the caller's choice (the model
+never changes it, see docs/benchmarks.md).
 """
 import math
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = [
-    'PanopticOutput', 'merge_joint', 'merge_thing_first', 'window_bounds',
-    'argmax_contenders', 'sigmoid_exact', 'TiledMasks'
-]
+from .merge import PanopticOutput, assemble_joint, count_ids, joint_keep, \
+    merge_joint
+from .pruning import candidate_contenders, cell_contenders, \
+    unique_kernels, window_bounds
+from .torch_kernels import SMALL_OUTPUT, sigmoid_exact
 
-
-@dataclass
-class PanopticOutput:
-    """Result of a panoptic merge for one image.
-
-    Attributes:
-        seg_ids: [H, W] long, 0 = no segment, 1..S = segment index + 1.
-        sem_seg: [H, W] long, model label per pixel (see ``uncovered``).
-        labels: [S] long model labels of the segments.
-        scores: [S] float scores of the segments.
-        is_thing: [S] bool.
-        cand_inds: [S] long index of each segment in the candidate list.
-        areas: [S] long pixel counts of the segments.
-        kernel_inds: [S] long kernel index (filled by the caller) or None.
-        fill_ids: [H, W] long, for pixels without segment: the segment
-            (1..S) whose class ``sem_seg`` took there (``'best_kept'``),
-            0 elsewhere; lets a consumer attach them to that segment.
-    """
-    seg_ids: Tensor
-    sem_seg: Tensor
-    labels: Tensor
-    scores: Tensor
-    is_thing: Tensor
-    cand_inds: Tensor
-    areas: Tensor
-    kernel_inds: Optional[Tensor] = None
-    fill_ids: Optional[Tensor] = None
-
-    @property
-    def num_segments(self) -> int:
-        return int(self.labels.numel())
-
-
-def _window_max(t: Tensor, window: int, dim: int) -> Tensor:
-    """Max over a centred ``window`` along ``dim``, clipped at the borders
-    (= a stride-1 max-pool padded with -inf, several times faster on CPU)."""
-    out = t.clone()
-    n = t.shape[dim]
-    for d in range(1, min(window // 2, n - 1) + 1):
-        head, tail = out.narrow(dim, 0, n - d), out.narrow(dim, d, n - d)
-        torch.maximum(head, t.narrow(dim, d, n - d), out=head)
-        torch.maximum(tail, t.narrow(dim, 0, n - d), out=tail)
-    return out
-
-
-def _cell_max(t: Tensor, cell: int) -> Tensor:
-    """Max over non-overlapping ``cell`` x ``cell`` cells of [M, h, w] (the
-    last ones partial, as a ceil-mode max-pool)."""
-    m, h, w = t.shape
-    gh, gw = -(-h // cell), -(-w // cell)
-    if gh * cell != h or gw * cell != w:
-        t = F.pad(t, (0, gw * cell - w, 0, gh * cell - h),
-                  value=-math.inf)
-    return t.reshape(m, gh, cell, gw, cell).amax((2, 4))
-
-
-def window_bounds(logits: Tensor, window: int = 5,
-                  cell: int = 1) -> Tuple[Tensor, Tensor]:
-    """Per-cell (lower, upper) bounds of ``logits`` [M, h, w] over a
-    ``window`` x ``window`` neighbourhood of cells of ``cell`` x ``cell``
-    input pixels. Any value that a bilinear resize chain (each step reading a
-    2 x 2 input neighbourhood) writes at an output pixel lies between the
-    bounds of the cell under that pixel's centre, for ``window`` >= 5 cells
-    of at most one stride-8 pixel (see the module doc); ``window`` = 3
-    suffices for integer upsampling factors (see :class:`TiledMasks`)."""
-    x = logits.detach().float()
-    upper = _cell_max(x, cell) if cell > 1 else x
-    lower = -_cell_max(-x, cell) if cell > 1 else x
-
-    def window_max(t: Tensor) -> Tensor:  # separable: rows, then columns
-        return _window_max(_window_max(t, window, 1), window, 2)
-
-    return -window_max(-lower), window_max(upper)
-
-
-def argmax_contenders(lower: Tensor, upper: Tensor,
-                      rtol: float = 1e-4, atol: float = 1e-5) -> Tensor:
-    """[M] bool: candidates that can be the per-pixel argmax somewhere.
-
-    Args:
-        lower, upper: [M, h, w] per-cell bounds of each candidate's value at
-            every pixel of the cell's area.
-
-    A candidate is dropped when in every cell its upper bound is below the
-    best lower bound (minus a margin far above float rounding), so it can
-    neither win nor tie. Never empty for M > 0.
-    """
-    if lower.shape[0] == 0:
-        return torch.zeros(0, dtype=torch.bool, device=lower.device)
-    return _cell_contenders(lower, upper, rtol, atol).flatten(1).any(1)
-
-
-def _cell_contenders(lower: Tensor, upper: Tensor, rtol: float,
-                     atol: float) -> Tensor:
-    """[M, h, w] bool: the candidates that can win or tie in each cell."""
-    best = lower.amax(0)
-    thr = best - (rtol * best.abs() + atol)
-    return upper >= thr[None]
-
-
-# ATen's parallel grain: smaller element-wise ops run in one serial loop
-_GRAIN = 32768
-
-
-@torch.no_grad()
-def sigmoid_exact(x: Tensor, index: Optional[Tensor] = None) -> Tensor:
-    """``x.sigmoid()`` (``x.index_select(0, index).sigmoid()`` with
-    ``index``) whose value for an element does not depend on the tensor the
-    element sits in.
-
-    torch's CPU kernel computes the last elements of every thread's chunk
-    (fewer than two vector widths) with a scalar formula that can differ
-    from the vectorised one in the last bit, so sigmoiding a crop of a
-    tensor could disagree with sigmoiding the whole. Here every element
-    takes the vectorised path (a zero-padded flat buffer, a multiple of 64
-    elements, sigmoided in one serial loop per chunk), hence masks
-    sigmoided tile by tile equal masks sigmoided at once. Post-processing:
-    no gradient.
-    """
-    shape = x.shape if index is None else (index.numel(), ) + x.shape[1:]
-    if x.device.type != 'cpu':
-        return (x if index is None else x.index_select(0, index)).sigmoid()
-    n = math.prod(shape)
-    buf = x.new_empty(-(-n // 64) * 64)
-    if index is None:
-        buf[:n].view(shape).copy_(x)
-    else:
-        torch.index_select(x, 0, index, out=buf[:n].view(shape))
-    buf[n:].zero_()
-    if torch.get_num_threads() == 1:
-        buf.sigmoid_()
-    else:  # one serial loop per chunk, chunks a multiple of 64 elements
-        for start in range(0, buf.numel(), _GRAIN - 64):
-            buf[start:start + _GRAIN - 64].sigmoid_()
-    return buf[:n].view(shape)
-
-
-def _weighted_argmax(masks: Tensor, scores: Tensor,
-                     chunk_rows: int = 64) -> Tensor:
-    """argmax over candidates of ``scores x masks`` per pixel, computed in
-    row chunks so that no second [M, H, W] tensor is materialised."""
-    h = masks.shape[1]
-    ids = torch.empty(masks.shape[1:], dtype=torch.long, device=masks.device)
-    weights = scores.view(-1, 1, 1)
-    for r in range(0, h, chunk_rows):
-        rows = slice(r, r + chunk_rows)
-        # max(0).indices: the first maximum, as argmax(0), but several times
-        # faster on CPU for a reduction over the leading dimension
-        ids[rows] = (weights * masks[:, rows]).max(0).indices
-    return ids
-
-
-# torch's CPU bilinear upsampling picks another kernel, with other rounding,
-# for outputs whose height + width is at most this: crops stay above it.
-_SMALL_OUTPUT = 128
+__all__ = ['TiledMasks', 'tiled_masks', 'merge_joint_tiled',
+           'merge_joint_cpu']
 
 
 def _pairs_max(t: Tensor, dim: int, op: Callable = torch.maximum) -> Tensor:
@@ -230,7 +58,7 @@ def _prev_min(t: Tensor, dim: int) -> Tensor:
 class TiledMasks:
     """Candidate masks ``sigmoid_exact(logits[kernels])`` upsampled by a
     power of two ``factor`` (bilinear, ``size=`` = ``factor`` x the input, as
-    :meth:`KernelIterHead.rescale_masks` resizes to the padded input) and
+    :func:`~.post_processor.rescale_masks` resizes to the padded input) and
     cropped to ``size``, without the [M, H, W] tensor: exact per-pixel
     argmax and >= 0.5 areas, computed tile by tile.
 
@@ -239,13 +67,13 @@ class TiledMasks:
     with a one-pixel halo (or the image border) on every side writes the
     same values at the crop's inner pixels as resizing the whole (crops are
     kept above torch's small-output kernel switch, and every element is
-    sigmoided alike, see :func:`sigmoid_exact`). An output value is a convex
+    sigmoided alike; see :mod:`.torch_kernels`). An output value is a convex
     combination of the 2 x 2 input pixels it reads, so bounds decide, with a
     margin far above float rounding, which candidates can win or tie in a
-    tile (:func:`argmax_contenders`): first per cell of ``cell`` input
-    pixels (or of the low-resolution logits ``logits`` were upsampled from
-    by an integer factor) from the cell and its 8 neighbours (a pixel of a
-    cell reads nothing farther through both bilinear steps), then per 2 x 2
+    tile (:func:`~.pruning.argmax_contenders`): first per cell of ``cell``
+    input pixels (or of the low-resolution logits ``logits`` were upsampled
+    from by an integer factor) from the cell and its 8 neighbours (a pixel of
+    a cell reads nothing farther through both bilinear steps), then per 2 x 2
     input block; and which output pixels are surely above or below 0.5, per
     2 x 2 input block. A tile with one contender is filled without
     resizing; otherwise its contenders alone are resized, in candidate order
@@ -263,8 +91,9 @@ class TiledMasks:
         tile: tile size in input pixels (rounded to cells; widened to stay
             above the small-output kernel switch).
         rtol, atol: margins of the argmax bounds (see
-            :func:`argmax_contenders`; the default atol is far below any
-            probability that matters and far above subnormal rounding).
+            :func:`~.pruning.argmax_contenders`; the default atol is far
+            below any probability that matters and far above subnormal
+            rounding).
     """
 
     # from this many contenders in a tile on, they are first narrowed down
@@ -299,7 +128,7 @@ class TiledMasks:
         self.lower, self.upper = lower[:, :gh, :gw], upper[:, :gh, :gw]
         self._sig = None
         self.tile = (max(1, tile[0] // self.f),
-                     max(1, -(-max(tile[1], _SMALL_OUTPUT // self.k) //
+                     max(1, -(-max(tile[1], SMALL_OUTPUT // self.k) //
                                self.f)))
         self.grid = (-(-gh // self.tile[0]), -(-gw // self.tile[1]))
         dev = logits.device
@@ -342,7 +171,7 @@ class TiledMasks:
         y1 = min(y0 + th, self.size[0])
         a, b = max(y0 // k - 1, 0), min(-(-y1 // k) + 1, h)
         cw = min(tw // k + 2, w)
-        short = max(_SMALL_OUTPUT // k + 1 - (b - a) - cw, 0)
+        short = max(SMALL_OUTPUT // k + 1 - (b - a) - cw, 0)
         b, short = b + min(short, h - b), short - min(short, h - b)
         a -= min(short, a)
         x0 = torch.arange(self.grid[1], device=dev) * tw
@@ -437,7 +266,7 @@ class TiledMasks:
         if self._sig is None:
             self._sig = (self.lower.sigmoid(), self.upper.sigmoid())
         wts = scores.float()
-        ok = _cell_contenders(wts.view(-1, 1, 1) * self._sig[0][cands],
+        ok = cell_contenders(wts.view(-1, 1, 1) * self._sig[0][cands],
                               wts.view(-1, 1, 1) * self._sig[1][cands],
                               self.rtol, self.atol)
         if pixels is not None:
@@ -578,65 +407,17 @@ class TiledMasks:
             for ty in range(self.grid[0]))
 
 
-def _masks_argmax(masks: Union[Tensor, '_Rows', Callable[[Tensor], Tensor]],
-                  scores: Tensor) -> Callable[[Tensor, Tensor], Tensor]:
-    """``fill_argmax`` of :func:`merge_joint` from (winners') masks."""
-
-    def best(kept: Tensor, free: Tensor) -> Tensor:
-        rows = masks(kept) if callable(masks) else masks[kept]
-        prob = scores[kept].view(-1, 1) * rows[:, free]
-        return kept[prob.max(0).indices]
-
-    return best
-
-
-class _Rows:
-    """``masks[cands]`` for winner candidates, from the winners' masks."""
-
-    def __init__(self, win_masks: Tensor, pos: Tensor) -> None:
-        self.win_masks, self.pos = win_masks, pos
-
-    def __getitem__(self, cands: Tensor) -> Tensor:
-        return self.win_masks[self.pos[cands]]
-
-
-def _fill_uncovered(sem: Tensor, seg_ids: Tensor,
-                    fill_argmax: Optional[Callable[[Tensor, Tensor], Tensor]],
-                    labels: Tensor, seg_of_cand: Tensor, uncovered: str,
-                    fill_label: int) -> Tuple[Tensor, Tensor]:
-    """Label pixels without segment; returns ``(sem, fill_ids)``."""
-    fill_ids = torch.zeros_like(seg_ids)
-    free = seg_ids == 0
-    if not bool(free.any()):
-        return sem, fill_ids
-    if uncovered == 'fixed':
-        sem[free] = fill_label
-    elif uncovered == 'best_kept':
-        kept = (seg_of_cand > 0).nonzero(as_tuple=False).squeeze(1)
-        if kept.numel() > 0:
-            if fill_argmax is None:
-                raise ValueError("uncovered='best_kept' needs the masks or "
-                                 'fill_argmax')
-            best = fill_argmax(kept, free)
-            sem[free] = labels[best]
-            fill_ids[free] = seg_of_cand[best]
-        # nothing kept: keep the label of the overall best candidate
-    else:
-        raise ValueError(f'unknown uncovered mode {uncovered!r}')
-    return sem, fill_ids
-
-
 def _exact_where_needed(
         orig_area: Callable[[Tensor], Tensor],
-        bounds: Optional[Callable[[Tensor], Tuple[Tensor, Tensor]]],
+        bounds: Callable[[Tensor], Tuple[Tensor, Tensor]],
         winners: Tensor, area: Tensor, low_thing: Tensor,
         overlap_thr: float) -> Tensor:
-    """[M] >= 0.5 areas of :func:`merge_joint`: exact for the winners whose
-    keep decision depends on them, a bound giving the same decision for the
-    others."""
+    """[M] >= 0.5 areas for :func:`~.merge.joint_keep`: exact for the
+    winners whose keep decision depends on them, a bound giving the same
+    decision for the others (0 for the candidates that win no pixel)."""
     out = torch.zeros_like(area)
     need = winners
-    if bounds is not None and winners.numel():
+    if winners.numel():
         lower, upper = (b.to(area.dtype) for b in bounds(winners))
         won = area[winners].double()
         # the same ratio test as the keep decision, at both bounds
@@ -650,170 +431,83 @@ def _exact_where_needed(
     return out
 
 
-def merge_joint(
-        masks: Union[Tensor, Callable[[Tensor], Tensor], None],
-        scores: Tensor,
-        labels: Tensor,
-        num_thing_classes: int,
-        overlap_thr: float = 0.6,
-        instance_score_thr: float = 0.25,
-        uncovered: str = 'best_kept',
-        fill_label: int = 0,
-        ids: Optional[Tensor] = None,
-        orig_area: Union[Tensor, Callable[[Tensor], Tensor], None] = None,
-        orig_area_bounds: Optional[Callable[[Tensor], Tuple[Tensor,
-                                                            Tensor]]] = None,
-        fill_argmax: Optional[Callable[[Tensor, Tensor], Tensor]] = None
-) -> PanopticOutput:
-    """Joint argmax merge (see module doc).
+def tiled_masks(mask_logits: Tensor, kernels: Tensor, img_meta: dict,
+                low_res_logits: Optional[Tensor] = None
+                ) -> Optional[TiledMasks]:
+    """:func:`~.post_processor.rescale_masks` of ``mask_logits[kernels]``
+    as :class:`TiledMasks` when the chain is one power-of-two upsampling to
+    the padded input and a crop (no resize to ``ori_shape``), above torch's
+    small-output kernel switch; None otherwise."""
+    h2, w2 = mask_logits.shape[-2:]
+    pad_h, pad_w = (int(v) for v in img_meta['batch_input_shape'])
+    h, w = (int(v) for v in img_meta['img_shape'][:2])
+    k = pad_h // h2
+    if (k not in (1, 2, 4, 8) or k * h2 != pad_h or k * w2 != pad_w
+            or tuple(img_meta['ori_shape'][:2]) != (h, w)
+            or pad_h + pad_w <= SMALL_OUTPUT or kernels.numel() == 0):
+        return None
+    return TiledMasks(mask_logits, kernels, k, (h, w), low_res_logits)
+
+
+def merge_joint_tiled(tiled: TiledMasks, scores: Tensor, labels: Tensor,
+                      num_thing_classes: int, overlap_thr: float,
+                      instance_score_thr: float, uncovered: str,
+                      fill_label: int) -> PanopticOutput:
+    """:func:`~.merge.merge_joint` of the candidates of ``tiled``, tile by
+    tile: the argmax from the contenders of each tile, the >= 0.5 areas
+    exact only where the keep decision depends on them, the uncovered fill
+    only at the pixels without segment."""
+    ids = tiled.argmax(scores)
+    area = count_ids(ids, scores.numel())
+    is_thing = labels < num_thing_classes
+    winners = (area > 0).nonzero(as_tuple=False).squeeze(1)
+    low_thing = is_thing & (scores < instance_score_thr)
+    orig_area = _exact_where_needed(tiled.area, tiled.area_bounds, winners,
+                                    area, low_thing, overlap_thr)
+    keep = joint_keep(area, orig_area, scores, is_thing, overlap_thr,
+                      instance_score_thr)
+
+    def best_kept(keep: Tensor, free: Tensor) -> Tensor:
+        best = torch.zeros_like(ids)
+        kept = keep.nonzero(as_tuple=False).squeeze(1)
+        if kept.numel() and bool(free.any()):
+            best[free] = kept[tiled.argmax(scores[kept], kept, free)[free]]
+        return best
+
+    return assemble_joint(ids, keep, scores, labels, is_thing, area,
+                          best_kept, uncovered, fill_label)
+
+
+def merge_joint_cpu(mask_logits: Tensor, kernel_inds: Tensor, scores: Tensor,
+                    labels: Tensor, num_thing_classes: int, img_meta: dict,
+                    masks_of: Callable[[Tensor], Tensor],
+                    low_res_logits: Optional[Tensor] = None,
+                    tile: bool = True, **merge_cfg) -> PanopticOutput:
+    """The joint merge of the candidates ``kernel_inds`` (rows of
+    ``mask_logits``) with ``scores`` and ``labels``, equal to
+    ``merge_joint(masks_of(kernel_inds), scores, labels, ...)``.
 
     Args:
-        masks: [M, H, W] mask probabilities of the candidates, or a function
-            giving them for a [k] index tensor of candidates (only called
-            for the candidates that win pixels; needs ``ids``), or None when
-            ``ids``, ``orig_area`` and (for ``'best_kept'``) ``fill_argmax``
-            replace them.
-        scores: [M] candidate scores.
-        labels: [M] model labels (things < num_thing_classes).
-        ids: [H, W] precomputed per-pixel argmax of ``scores x masks``
-            (e.g. computed tile by tile without the [M, H, W] masks).
-        orig_area: number of pixels with mask >= 0.5 per candidate: [M]
-            (only the entries of candidates that win pixels are read) or a
-            function giving them for a [k] index tensor of those.
-        orig_area_bounds: function giving cheap (lower, upper) bounds of
-            ``orig_area`` for a [k] index tensor; the exact areas are then
-            only asked for the candidates whose keep decision the bounds
-            leave open (they are used for nothing else).
-        fill_argmax: function ``(kept, free)`` -> [F] candidate of
-            ``kept`` (ascending [k] indices) with the highest ``scores x
-            masks`` (first maximum) at each ``free`` ([H, W] bool) pixel,
-            for ``uncovered='best_kept'``.
+        masks_of: [k] kernels -> [k, H, W] probabilities (the resize chain).
+        low_res_logits: the logits ``mask_logits`` were upsampled from (for
+            cheaper bounds), or None.
+        tile: try :class:`TiledMasks` (only valid when ``masks_of`` is
+            :func:`~.post_processor.rescale_masks`).
+        **merge_cfg: ``overlap_thr``, ``instance_score_thr``, ``uncovered``,
+            ``fill_label``.
     """
-    num_cands = scores.shape[0]
-    if ids is None:
-        ids = _weighted_argmax(masks, scores)
-    area = torch.bincount(ids.flatten(), minlength=num_cands)
-    # the >= 0.5 area only matters for candidates that win pixels (the
-    # others are dropped by area > 0): count it for those alone
-    winners = (area > 0).nonzero(as_tuple=False).squeeze(1)
-    if orig_area is None:
-        win_masks = masks(winners) if callable(masks) else masks[winners]
-        orig_area = torch.zeros_like(area)
-        orig_area[winners] = (win_masks >= 0.5).flatten(1).sum(
-            1, dtype=torch.int32).long()
-        # full masks of the winners (kept segments are winners) for the fill
-        pos = torch.zeros(num_cands, dtype=torch.long, device=ids.device)
-        pos[winners] = torch.arange(winners.numel(), device=ids.device)
-        masks = _Rows(win_masks, pos)
-    is_thing = labels < num_thing_classes
-    low_thing = is_thing & (scores < instance_score_thr)
-    if callable(orig_area):
-        orig_area = _exact_where_needed(orig_area, orig_area_bounds,
-                                        winners, area, low_thing,
-                                        overlap_thr)
-    if fill_argmax is None and masks is not None:
-        fill_argmax = _masks_argmax(masks, scores)
-    ratio = area.double() / orig_area.clamp(min=1).double()
-    keep = (area > 0) & (orig_area > 0) & ~low_thing & (ratio >= overlap_thr)
-
-    order = torch.argsort(-scores, stable=True)
-    kept = order[keep[order]]
-    seg_of_cand = torch.zeros(num_cands, dtype=torch.long, device=ids.device)
-    seg_of_cand[kept] = torch.arange(
-        1, kept.numel() + 1, device=ids.device)
-    seg_ids = seg_of_cand[ids]
-    sem = labels[ids].clone()
-    sem, fill_ids = _fill_uncovered(sem, seg_ids, fill_argmax, labels,
-                                    seg_of_cand, uncovered, fill_label)
-    return PanopticOutput(
-        seg_ids=seg_ids,
-        sem_seg=sem,
-        labels=labels[kept],
-        scores=scores[kept],
-        is_thing=is_thing[kept],
-        cand_inds=kept,
-        areas=area[kept],
-        fill_ids=fill_ids)
-
-
-def merge_thing_first(thing_masks: Tensor,
-                      thing_scores: Tensor,
-                      thing_labels: Tensor,
-                      stuff_masks: Tensor,
-                      stuff_scores: Tensor,
-                      stuff_labels: Tensor,
-                      mask_thr: float = 0.5,
-                      iou_thr: float = 0.5,
-                      stuff_max_area: int = 4096,
-                      instance_score_thr: float = 0.3,
-                      uncovered: str = 'best_kept',
-                      fill_label: int = 0) -> PanopticOutput:
-    """Paste things by score, then stuff (see module doc).
-
-    Masks are probabilities ([T, H, W] / [S, H, W]); candidates are indexed
-    things first, then stuff, in ``cand_inds``.
-    """
-    num_things = thing_masks.shape[0]
-    h, w = thing_masks.shape[-2:]
-    device = thing_masks.device
-    seg_ids = torch.zeros((h, w), dtype=torch.long, device=device)
-    tm = thing_masks > mask_thr
-    sm = stuff_masks > mask_thr
-    seg_cands, seg_areas = [], []
-    order = torch.argsort(-thing_scores, stable=True)
-    order = order[thing_scores[order] >= instance_score_thr]
-    areas = tm.flatten(1).sum(1)
-    for k in order.tolist():
-        if int(areas[k]) == 0:
-            continue
-        mask = tm[k]
-        free = seg_ids == 0
-        inter = int((mask & ~free).sum())
-        if inter / int(areas[k]) > iou_thr:
-            continue
-        mask = mask & free
-        area = int(mask.sum())
-        if area == 0:
-            continue
-        seg_cands.append(k)
-        seg_areas.append(area)
-        seg_ids[mask] = len(seg_cands)
-    sorder = torch.argsort(-stuff_scores, stable=True)
-    seen = set()
-    for k in sorder.tolist():
-        label = int(stuff_labels[k])
-        if label in seen:
-            continue
-        seen.add(label)
-        mask = sm[stuff_labels == label].any(0) & (seg_ids == 0)
-        area = int(mask.sum())
-        if area < stuff_max_area:
-            continue
-        seg_cands.append(num_things + k)
-        seg_areas.append(area)
-        seg_ids[mask] = len(seg_cands)
-
-    cand = torch.tensor(seg_cands, dtype=torch.long, device=device)
-    all_scores = torch.cat([thing_scores, stuff_scores])
-    all_labels = torch.cat([thing_labels, stuff_labels])
-    all_masks = torch.cat([thing_masks, stuff_masks])
-    lut = torch.cat([all_labels.new_zeros(1), all_labels[cand]])
-    sem = lut[seg_ids]
-    seg_of_cand = torch.zeros(all_scores.numel(), dtype=torch.long,
-                              device=device)
-    seg_of_cand[cand] = torch.arange(1, cand.numel() + 1, device=device)
-    if uncovered == 'best_kept' and cand.numel() == 0:
-        sem = all_labels[_weighted_argmax(all_masks, all_scores)]
-    sem, fill_ids = _fill_uncovered(sem, seg_ids,
-                                    _masks_argmax(all_masks, all_scores),
-                                    all_labels, seg_of_cand, uncovered,
-                                    fill_label)
-    return PanopticOutput(
-        seg_ids=seg_ids,
-        sem_seg=sem,
-        labels=all_labels[cand],
-        scores=all_scores[cand],
-        is_thing=cand < num_things,
-        cand_inds=cand,
-        areas=torch.tensor(seg_areas, dtype=torch.long, device=device),
-        fill_ids=fill_ids)
+    result = None
+    if tile:
+        sub = unique_kernels(kernel_inds, scores)
+        tiled = tiled_masks(mask_logits, kernel_inds[sub], img_meta,
+                            low_res_logits)
+        if tiled is not None:
+            result = merge_joint_tiled(tiled, scores[sub], labels[sub],
+                                       num_thing_classes, **merge_cfg)
+    if result is None:
+        sub = candidate_contenders(mask_logits, kernel_inds, scores,
+                                   low_res_logits)
+        result = merge_joint(masks_of(kernel_inds[sub]), scores[sub],
+                             labels[sub], num_thing_classes, **merge_cfg)
+    result.cand_inds = sub[result.cand_inds]
+    return result

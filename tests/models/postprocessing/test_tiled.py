@@ -1,12 +1,12 @@
-"""The tiled panoptic merge (:class:`TiledMasks`) equals the straightforward
-full-resolution computation bit for bit.
+"""The CPU merge (:mod:`knet.models.postprocessing.tiled`) equals the
+straightforward full-resolution computation bit for bit.
 
-Reference: every candidate mask resized at once by
-``KernelIterHead.rescale_masks`` (sigmoid, bilinear resize to the padded
-input, crop), then the per-pixel first-maximum of ``score x mask`` and the
-number of pixels >= 0.5 per mask. Random and structured logits, ties
-(duplicate kernels, equal scores, saturated and vanishing masks), odd crops
-of padded inputs, upsampling factors 1 / 2 / 4 / 8, bounds from the merge
+Reference: every candidate mask resized at once by ``rescale_masks``
+(sigmoid, bilinear resize to the padded input, crop), then the per-pixel
+first-maximum of ``score x mask`` and the number of pixels >= 0.5 per mask;
+for whole results the vectorised merge (the GPU path, forced on CPU).
+Random and structured logits, ties (duplicate kernels, equal scores,
+saturated and vanishing masks), odd crops of padded inputs, upsampling factors 1 / 2 / 4 / 8, bounds from the merge
 input or from the low-resolution logits.
 """
 import zlib
@@ -17,13 +17,14 @@ import torch.nn.functional as F
 
 pytest.importorskip('mmdet')
 
-from knet.models.layers.panoptic_merge import (  # noqa: E402
-    merge_joint, sigmoid_exact)
+from knet.models.postprocessing import (  # noqa: E402
+    merge_joint, rescale_masks, sigmoid_exact)
+from knet.models.postprocessing import tiled as tiled_module  # noqa: E402
+from knet.models.postprocessing.tiled import (  # noqa: E402
+    merge_joint_tiled, tiled_masks)
 
-from ._tiny_head import P, S, T, tiny_iter_head as _head  # noqa: E402
-
-
-HEAD = _head()
+from ._data import P, S, postprocessor, predict, same  # noqa: E402
+from ._data import stage_output as _from_low  # noqa: E402
 
 
 def _meta(k, h2, w2, crop=None):
@@ -58,7 +59,7 @@ def _logits(kind, n, h0, w0, f, gen):
 
 
 def _reference(logits, kernels, scores, meta):
-    masks = HEAD.rescale_masks(logits[kernels], meta)
+    masks = rescale_masks(logits[kernels], meta)
     ids = (scores.view(-1, 1, 1) * masks).argmax(0)
     return masks, ids, (masks >= 0.5).flatten(1).sum(1)
 
@@ -92,7 +93,7 @@ def test_tiled_argmax_and_areas_equal_full_resolution(k, low, f, crop, kind):
     scores[7] = scores[8]  # equal scores of different masks
     masks, want_ids, want_area = _reference(logits, kernels, scores, meta)
     for bounds_from in (low_res, None):
-        tiled = HEAD._tiled_masks(logits, kernels, meta, bounds_from)
+        tiled = tiled_masks(logits, kernels, meta, bounds_from)
         assert tiled is not None
         assert torch.equal(tiled.argmax(scores), want_ids)
         everyone = torch.arange(12)
@@ -117,8 +118,8 @@ def test_tile_crops_reproduce_full_masks_bitwise(k, low, f, crop):
     low_res, logits = _logits('noise', 5, *low, f, gen)
     meta = _meta(k, *logits.shape[-2:], crop)
     kernels = torch.tensor([3, 0, 4])
-    full = HEAD.rescale_masks(logits[kernels], meta)
-    tiled = HEAD._tiled_masks(logits, kernels, meta, low_res)
+    full = rescale_masks(logits[kernels], meta)
+    tiled = tiled_masks(logits, kernels, meta, low_res)
     got = torch.full_like(full, -1.0)
     for ty in range(tiled.grid[0]):
         geo = tiled._band(ty)
@@ -146,10 +147,10 @@ def test_rescaled_mask_does_not_depend_on_the_other_masks():
     try:
         for num in (1, threads):
             torch.set_num_threads(num)
-            every = HEAD.rescale_masks(logits, meta)
+            every = rescale_masks(logits, meta)
             for rows in ([0, 2, 4], [3], [1, 4], [4, 3, 2, 1]):
                 assert torch.equal(
-                    HEAD.rescale_masks(logits[rows], meta), every[rows])
+                    rescale_masks(logits[rows], meta), every[rows])
     finally:
         torch.set_num_threads(threads)
 
@@ -161,7 +162,7 @@ def test_tiled_argmax_breaks_ties_by_candidate_order():
     kernels = torch.tensor([4, 1, 4, 1, 0])
     scores = torch.tensor([0.5, 0.7, 0.5, 0.7, 0.1])
     meta = _meta(2, *logits.shape[-2:])
-    tiled = HEAD._tiled_masks(logits, kernels, meta, low_res)
+    tiled = tiled_masks(logits, kernels, meta, low_res)
     ids = tiled.argmax(scores)
     assert not bool(((ids == 2) | (ids == 3)).any())
     _, want, _ = _reference(logits, kernels, scores, meta)
@@ -175,7 +176,7 @@ def test_tiled_merge_resizes_only_contenders():
     low_res, logits = _logits('blobs', 14, 24, 80, 4, gen)
     meta = _meta(2, *logits.shape[-2:])
     kernels, scores = torch.arange(14), torch.rand(14, generator=gen)
-    tiled = HEAD._tiled_masks(logits, kernels, meta, low_res)
+    tiled = tiled_masks(logits, kernels, meta, low_res)
     resized = []
     upsample = tiled._upsample
 
@@ -192,16 +193,16 @@ def test_tiled_merge_resizes_only_contenders():
 def test_tiled_masks_only_for_an_exact_power_of_two_chain():
     logits = torch.randn(3, 30, 60)
     kernels = torch.arange(3)
-    assert HEAD._tiled_masks(logits, kernels, _meta(2, 30, 60)) is not None
+    assert tiled_masks(logits, kernels, _meta(2, 30, 60)) is not None
     # resized to another original size afterwards
     other = dict(_meta(2, 30, 60), ori_shape=(41, 80))
-    assert HEAD._tiled_masks(logits, kernels, other) is None
+    assert tiled_masks(logits, kernels, other) is None
     # not a power-of-two factor
-    assert HEAD._tiled_masks(logits, kernels, dict(
+    assert tiled_masks(logits, kernels, dict(
         batch_input_shape=(90, 180), img_shape=(90, 180),
         ori_shape=(90, 180))) is None
     # below torch's small-output kernel switch: the full path (it is small)
-    assert HEAD._tiled_masks(torch.randn(3, 20, 40), kernels,
+    assert tiled_masks(torch.randn(3, 20, 40), kernels,
                              _meta(2, 20, 40)) is None
 
 
@@ -219,63 +220,56 @@ def test_sigmoid_exact_does_not_depend_on_position():
     assert torch.allclose(whole, x.sigmoid(), rtol=1e-6, atol=0)
 
 
-def test_merge_joint_with_precomputed_areas_and_fill():
+class _FullMasks:
+    """The interface of TiledMasks that merge_joint_tiled reads, from full
+    masks; counts the exact area requests."""
+
+    def __init__(self, masks, loose):
+        self.masks, self.loose, self.asked = masks, loose, []
+
+    def argmax(self, scores, cands=None, pixels=None):
+        m = self.masks if cands is None else self.masks[cands]
+        return (scores.view(-1, 1, 1) * m).argmax(0)
+
+    def area(self, cands):
+        self.asked.append(cands.numel())
+        return (self.masks[cands] >= 0.5).flatten(1).sum(1)
+
+    def area_bounds(self, cands):
+        exact = (self.masks[cands] >= 0.5).flatten(1).sum(1)
+        return (exact * 9) // 10 if self.loose else exact, exact + 3 * int(
+            self.loose)
+
+
+def test_tiled_assembly_equals_the_reference_merge():
+    """merge_joint_tiled's use of argmax, area bounds and exact areas gives
+    merge_joint's result; exact areas only where bounds leave it open."""
     gen = torch.Generator().manual_seed(6)
     for trial in range(6):
         masks = torch.rand(7, 20, 30, generator=gen) ** 3
         masks[trial % 7] = masks[(trial + 3) % 7]
         scores = torch.rand(7, generator=gen)
         labels = torch.randint(0, 5, (7, ), generator=gen)
-        want = merge_joint(masks, scores, labels, 2, overlap_thr=0.5,
-                           instance_score_thr=0.3)
-        ids = (scores.view(-1, 1, 1) * masks).argmax(0)
-        orig = (masks >= 0.5).flatten(1).sum(1)
-
-        def fill(kept, free):
-            prob = scores[kept].view(-1, 1) * masks[kept][:, free]
-            return kept[prob.max(0).indices]
-
-        asked = []
-
-        def exact(cands):
-            asked.append(cands.numel())
-            return orig[cands]
-
-        def bounds(cands):
-            return (orig[cands] * 9) // 10, orig[cands] + 3
-
-        for kwargs in (dict(orig_area=orig),
-                       dict(orig_area=exact),
-                       dict(orig_area=exact, orig_area_bounds=bounds)):
-            got = merge_joint(None, scores, labels, 2, overlap_thr=0.5,
-                              instance_score_thr=0.3, ids=ids,
-                              fill_argmax=fill, **kwargs)
-            for field in ('seg_ids', 'sem_seg', 'labels', 'cand_inds',
-                          'areas', 'fill_ids', 'is_thing', 'scores'):
-                assert torch.equal(getattr(got, field),
-                                   getattr(want, field)), (trial, field)
-        # the exact areas only where the bounds leave the decision open
-        assert len(asked) <= 2 and asked[-1] <= asked[0]
+        for uncovered in ('best_kept', 'fixed'):
+            want = merge_joint(masks, scores, labels, 2, overlap_thr=0.5,
+                               instance_score_thr=0.3, uncovered=uncovered,
+                               fill_label=4)
+            asked = []
+            for loose in (False, True):
+                full = _FullMasks(masks, loose)
+                got = merge_joint_tiled(full, scores, labels, 2, 0.5, 0.3,
+                                        uncovered, 4)
+                same(got, want)
+                asked.append(sum(full.asked))
+            # exact bounds decide everything; loose ones leave some open
+            assert asked[0] == 0 and asked[1] <= 7
 
 
 def _stage_output(h8, w8, gen, kind):
-    n = P + S
-    low = _logits(kind, n, h8, w8, 1, gen)[0]
+    low = _logits(kind, P + S, h8, w8, 1, gen)[0]
     if kind == 'blobs':
         low[P // 2:P] -= 30  # half of the thing kernels find nothing
-    low = low[None]
-    return dict(
-        cls_score=torch.randn(1, n, T + S, generator=gen) * 2,
-        mask_preds=low,
-        scaled_mask_preds=F.interpolate(
-            low, scale_factor=4, mode='bilinear', align_corners=False))
-
-
-def _same(a, b):
-    for field in ('seg_ids', 'sem_seg', 'labels', 'is_thing', 'cand_inds',
-                  'areas', 'kernel_inds', 'fill_ids'):
-        assert torch.equal(getattr(a, field), getattr(b, field)), field
-    assert torch.equal(a.scores, b.scores)
+    return _from_low(low, gen)
 
 
 @pytest.mark.parametrize('cfg', [
@@ -285,20 +279,23 @@ def _same(a, b):
     dict(uncovered='best_kept',
          merge_stuff_thing=dict(overlap_thr=0.9, instance_score_thr=0.6)),
 ])
-def test_tiled_merge_equals_brute_force(cfg):
-    """The head's merge: tiled (default) == every mask resized (brute
-    force), for padded, cropped and x2-merged inputs."""
+def test_tiled_merge_equals_brute_force(cfg, monkeypatch):
+    """The module's merge: tiled (the CPU default) == every mask resized
+    (the vectorised GPU path, forced on CPU), for padded, cropped and
+    x2-merged inputs."""
     gen = torch.Generator().manual_seed(7)
-    fast, slow = _head(**cfg), _head(prune_candidates=False, **cfg)
+    fast = postprocessor(merge_impl='tiled', **cfg)
+    slow = postprocessor(merge_impl='vectorised', **cfg)
+    auto = postprocessor(**cfg)
+    assert auto.impl_for(torch.device('cpu')) == 'tiled'
     used = []
-    tiled_masks = fast._tiled_masks
 
     def spy(*args, **kwargs):
         out = tiled_masks(*args, **kwargs)
         used.append(out is not None)
         return out
 
-    fast._tiled_masks = spy
+    monkeypatch.setattr(tiled_module, 'tiled_masks', spy)
     metas = [
         _meta(2, 48, 96),  # merge input at 1/2 of the padded input
         _meta(2, 48, 96, (91, 183)),  # ... with padding
@@ -310,9 +307,10 @@ def test_tiled_merge_equals_brute_force(cfg):
     for trial, meta in enumerate(metas * 2):
         # merge input [1, 17, 48, 96], upsampled x4 from 12 x 24
         out = _stage_output(12, 24, gen, ('noise', 'blobs')[trial // 4])
-        a = fast.predict_panoptic(out, [meta])[0]
-        b = slow.predict_panoptic(out, [meta])[0]
-        _same(a, b)
+        a = predict(fast, out, meta)
+        b = predict(slow, out, meta)
+        same(a, b)
+        same(predict(auto, out, meta), b)
         kept += a.num_segments
     assert kept > 0
-    assert used.count(True) == 6 and used.count(False) == 2
+    assert used.count(True) == 12 and used.count(False) == 4
