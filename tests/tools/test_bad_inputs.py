@@ -197,6 +197,12 @@ class Data:
             dict(STQ=0.3, step=2))) + '\n')
         self.text = root / 'notes.txt'
         self.text.write_text('not an input of any tool\n')
+        self.frames = self.kitti_raw / 'training' / 'image_02' / '0000'
+        self.video = root / 'clip.mp4'
+        from knet.visualization.video_io import FrameSource, VideoWriter
+        with VideoWriter(str(self.video), fps=5) as writer:
+            for frame in FrameSource(str(self.frames)):
+                writer.write(frame)
 
     def _panoptic_predictions(self, vipseg, cvps):
         """VIPSeg and Cityscapes-VPS val predictions (= the ground truth)
@@ -335,6 +341,7 @@ BROWSE = 'tools/analysis_tools/browse_dataset.py'
 BENCH = 'tools/analysis_tools/benchmark.py'
 VIS_MEM = 'tools/analysis_tools/vis_memory_benchmark.py'
 CONVERT = 'tools/model_converters/knet_to_mmdet3.py'
+DEMO = 'tools/demo/video_demo.py'
 E2E = 'tests/data/video_knet_kitti_e2e.py'
 KITTI_DATASET_CFG = 'configs/_base_/datasets/kitti_step_vps.py'
 NO_CUDA = pytest.mark.skipif(
@@ -483,6 +490,11 @@ def _zip(path: Path, name: str, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, 'w') as z:
         z.writestr(name, text)
+
+
+def _demo(d, w, input=None, out=None, ckpt=None):
+    return [REPO / E2E, ckpt or d.checkpoint(), '--input',
+            input or d.frames, '--out', out or w / 'out' / 'demo.mp4']
 
 
 def _duplicate_segment(data):
@@ -1086,6 +1098,37 @@ CASES = [
          lambda d, w: [REPO / E2E, d.checkpoint('mismatched'), '--work-dir',
                        w / 'out'] + d.data_options(),
          _words('mismatched.pth', 'neck.0.'), logs_ok=True),
+    # ------------------------------------------------------------ video_demo
+    Case('demo-input-missing', DEMO,
+         lambda d, w: _demo(d, w, input=w / 'nope.mp4'),
+         _words('--input', 'no such file or folder')),
+    Case('demo-out-is-input', DEMO,
+         lambda d, w: _demo(d, w, input=d.video, out=d.video),
+         _words('--out', 'clip.mp4', 'is the input file')),
+    Case('demo-out-in-input-folder', DEMO,
+         lambda d, w: _demo(d, w, out=d.frames / 'out.mp4'),
+         _words('--out', 'inside the input folder')),
+    Case('demo-out-avi', DEMO,
+         lambda d, w: _demo(d, w, out=w / 'out' / 'x.avi'),
+         _words('--out', 'must end with .mp4 or .gif'), rc=2),
+    Case('demo-max-frames-zero', DEMO,
+         lambda d, w: _demo(d, w) + ['--max-frames', '0'],
+         _words('--max-frames', 'got 0'), rc=2),
+    Case('demo-alpha-two', DEMO, lambda d, w: _demo(d, w) + ['--alpha', '2'],
+         _words('--alpha', 'got 2'), rc=2),
+    Case('demo-save-pred-is-file', DEMO,
+         lambda d, w: _demo(d, w) + ['--save-pred', d.text],
+         _words('--save-pred', 'is a file, expected a folder')),
+    Case('demo-garbage-video', DEMO,
+         lambda d, w: _demo(d, w, input=w / 'in' / 'fake.mp4'),
+         _words('fake.mp4', 'cannot open the video'),
+         setup=lambda d, w: write_json(w / 'in' / 'fake.mp4', {})),
+    Case('demo-garbage-checkpoint', DEMO,
+         lambda d, w: _demo(d, w, ckpt=d.checkpoint('garbage')),
+         _words('garbage.pth', 'not a PyTorch checkpoint')),
+    Case('demo-mismatched-checkpoint', DEMO,
+         lambda d, w: _demo(d, w, ckpt=d.checkpoint('mismatched')),
+         _words('mismatched.pth', 'does not fit the model', 'neck.0.')),
     # ------------------------------------------------------------- converter
     Case('convert-src-missing', CONVERT,
          lambda d, w: [w / 'nope.pth', w / 'out' / 'c.pth'],
@@ -1236,7 +1279,7 @@ def test_interrupted_converter(tool, argv, n, data, tmp_path):
 # --------------------------------------------------------------------------
 HELP_TOOLS = [KITTI_PREP, YTVIS2COCO, VIPSEG_PREP, CITY_PREP, REFER2COCO,
               EVAL_REFER, EVAL_VPS, EVAL_VIS, CHECK, SYNTH, LOGS, TRAIN, TEST,
-              BROWSE, BENCH, VIS_MEM, CONVERT,
+              BROWSE, BENCH, VIS_MEM, CONVERT, DEMO,
               'tools/analysis_tools/benchmark_eval.py']
 
 
