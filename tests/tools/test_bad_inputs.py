@@ -1125,7 +1125,7 @@ CASES = [
          setup=lambda d, w: write_json(w / 'in' / 'fake.mp4', {})),
     Case('demo-garbage-checkpoint', DEMO,
          lambda d, w: _demo(d, w, ckpt=d.checkpoint('garbage')),
-         _words('garbage.pth', 'not a PyTorch checkpoint')),
+         _words('garbage.pth', 'cannot be read as a checkpoint')),
     Case('demo-mismatched-checkpoint', DEMO,
          lambda d, w: _demo(d, w, ckpt=d.checkpoint('mismatched')),
          _words('mismatched.pth', 'does not fit the model', 'neck.0.')),

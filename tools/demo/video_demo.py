@@ -116,8 +116,6 @@ class _FrameTee:
 
 def _load_model(config: str, checkpoint: str, device: str,
                 strict: bool = True):
-    from knet.utils.runtime import check_checkpoint_file
-    check_checkpoint_file(checkpoint)  # before the model is built
     if device.startswith('cuda'):
         import torch
         if not torch.cuda.is_available():
