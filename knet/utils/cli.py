@@ -35,8 +35,8 @@ from .errors import UserError
 __all__ = [
     'UserError', 'UsageError', 'ArgumentParser', 'int_range', 'float_range',
     'run_cli', 'check_input', 'check_output_path', 'has_display',
-    'add_cfg_options',
-    'add_runner_args', 'export_local_rank'
+    'written_summary', 'add_cfg_options', 'add_runner_args',
+    'export_local_rank'
 ]
 
 #: exit status of an unexpected failure (a bug or an input nobody checked)
@@ -143,10 +143,10 @@ def check_input(path, role: str = 'in-file',
         raise UserError(f'{_name(option, text)}: no such {what}{broken}')
     if role == 'in-file' and os.path.isdir(text):
         raise UserError(f'{_name(option, text)}: is a folder, expected a '
-                         'file')
+                        'file')
     if role in ('in-dir', 'in-tree') and not os.path.isdir(text):
         raise UserError(f'{_name(option, text)}: is a file, expected a '
-                         'folder')
+                        'folder')
     if not os.access(text, os.R_OK):
         raise UserError(f'{_name(option, text)}: not readable')
     if role == 'in-dir':
@@ -209,7 +209,7 @@ def check_output_path(path, role: str = 'out-file',
         folder = parent
     if not os.path.isdir(folder):
         raise UserError(f'{name}: cannot create it: {folder} is a file, '
-                         'not a folder')
+                        'not a folder')
     why = _probe_writable(folder)
     if why is not None:
         raise UserError(f'{name}: cannot write in {folder} ({why})')
