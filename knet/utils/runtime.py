@@ -10,8 +10,7 @@ import torch
 from .cli import UserError, check_output_path
 
 __all__ = ['load_config', 'prepare_train_cfg', 'prepare_test_cfg',
-           'adapt_dist_backend', 'config_errors', 'check_checkpoint_file',
-           'register_data_roots']
+           'adapt_dist_backend', 'config_errors', 'register_data_roots']
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None):
@@ -27,36 +26,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
-
-
-def check_checkpoint_file(path: str) -> None:
-    """Fail early, in one line, on a file that cannot be a checkpoint.
-
-    ``torch.save`` writes a zip archive holding ``<name>/data.pkl`` (a
-    pickle in the legacy format); anything else would only fail deep inside
-    ``torch.load`` with a long message. Reads the header and the zip
-    directory, not the tensors.
-    """
-    import zipfile
-    try:
-        with open(path, 'rb') as f:
-            head = f.read(4)
-    except OSError as e:
-        raise UserError(f'{path}: cannot read the checkpoint '
-                        f'({e.strerror or e})') from None
-    if head.startswith(b'PK'):
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = z.namelist()
-        except (zipfile.BadZipFile, OSError):
-            raise UserError(f'{path}: damaged or truncated checkpoint (not '
-                            'a readable zip archive)') from None
-        if not any(n.endswith('data.pkl') for n in names):
-            raise UserError(f'{path}: a zip archive but not a PyTorch '
-                            'checkpoint (no data.pkl)')
-    elif head[:1] != b'\x80':  # a legacy torch.save / pickle file
-        raise UserError(f'{path}: not a PyTorch checkpoint (neither a '
-                        'torch.save archive nor a pickle)')
 
 
 @contextlib.contextmanager
@@ -168,7 +137,6 @@ def prepare_train_cfg(cfg,
     elif resume is not None:
         if not osp.isfile(resume):
             raise UserError(f'{resume}: checkpoint to resume from not found')
-        check_checkpoint_file(resume)
         cfg.resume = True
         cfg.load_from = resume
 
@@ -184,7 +152,6 @@ def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
     adapt_dist_backend(cfg)
     if not osp.isfile(checkpoint):
         raise UserError(f'{checkpoint}: checkpoint not found')
-    check_checkpoint_file(checkpoint)
     cfg.load_from = checkpoint
     cfg.load_strict = strict
     os.environ.setdefault('LOCAL_RANK', '0')
