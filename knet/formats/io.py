@@ -33,6 +33,7 @@ from knet.utils.errors import UserError
 
 __all__ = [
     'DataError', 'atomic_output', 'atomic_write_bytes', 'move_into_place',
+    'reserve_temporary', 'commit_temporary', 'discard_temporary',
     'temporary_dir', 'remove_temporaries', 'is_temporary', 'save_image',
     'read_image', 'read_rgb_planes', 'dump_json', 'load_json',
     'read_name_list', 'link_or_copy',
@@ -227,6 +228,43 @@ def move_into_place(src: PathLike, dst: PathLike) -> None:
         _RUN.add_written(dst)
 
 
+def reserve_temporary(path: PathLike) -> str:
+    """A temporary name beside ``path`` for a writer that outlives a
+    ``with`` block (e.g. a video encoder fed frame by frame): the
+    destination is checked (:func:`check_output`), its folder created, the
+    name registered (:func:`remove_temporaries` removes it after an
+    interruption). Finish with :func:`commit_temporary` or
+    :func:`discard_temporary`; :func:`atomic_output` does both for a block.
+    """
+    path = os.fspath(path)
+    check_output(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    _make_folder(folder, path)
+    tmp = _temp_name(folder, os.path.basename(path))
+    _LIVE_TEMPS.add(tmp)
+    return tmp
+
+
+def commit_temporary(tmp: str, path: PathLike) -> None:
+    """Move the finished temporary ``tmp`` onto ``path``; on failure remove
+    it and raise a :class:`DataError` naming ``path``."""
+    try:
+        move_into_place(tmp, path)
+    except OSError as e:
+        discard_temporary(tmp)
+        raise DataError(f'{path}: cannot write ({e.strerror or e})') \
+            from None
+    except BaseException:
+        discard_temporary(tmp)
+        raise
+    _LIVE_TEMPS.discard(tmp)
+
+
+def discard_temporary(tmp: str) -> None:
+    """Remove a temporary file or folder (nothing if it is not there)."""
+    _remove(tmp)
+
+
 @contextlib.contextmanager
 def atomic_output(path: PathLike) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success rename it onto
@@ -240,26 +278,19 @@ def atomic_output(path: PathLike) -> Iterator[str]:
     checked against the inputs of the current run first
     (:func:`check_output`).
     """
-    path = os.fspath(path)
-    check_output(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    _make_folder(folder, path)
-    tmp = _temp_name(folder, os.path.basename(path))
-    _LIVE_TEMPS.add(tmp)
+    tmp = reserve_temporary(path)
     try:
         yield tmp
-        move_into_place(tmp, path)
     except OSError as e:
-        _remove(tmp)
-        if e.filename in (None, tmp, path):
+        discard_temporary(tmp)
+        if e.filename in (None, tmp, os.fspath(path)):
             raise DataError(f'{path}: cannot write ({e.strerror or e})') \
                 from None
         raise
     except BaseException:
-        _remove(tmp)
+        discard_temporary(tmp)
         raise
-    finally:
-        _LIVE_TEMPS.discard(tmp)
+    commit_temporary(tmp, path)
 
 
 @contextlib.contextmanager
