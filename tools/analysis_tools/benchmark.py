@@ -594,8 +594,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         choices=('disable', 'basic', 'extended', 'layout',
                                  'all'),
                         help='ONNX Runtime graph optimisation level')
-    parser.add_argument('--ort-spinning', action=argparse.BooleanOptionalAction,
-                        default=True,
+    parser.add_argument('--ort-spinning',
+                        action=argparse.BooleanOptionalAction, default=True,
                         help='ONNX Runtime worker threads spin while idle')
     parser.add_argument('--ort-mem-pattern',
                         action=argparse.BooleanOptionalAction, default=True,
