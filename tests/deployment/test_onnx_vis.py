@@ -20,8 +20,9 @@ VIS_CFG = ROOT / 'configs' / 'video_knet_vis' / \
 @pytest.fixture(scope='module')
 def vis_export(tmp_path_factory):
     """Tiny VIS model (window 4, overlap 1) with random weights whose mask
-    logits are scaled up (as confident as trained masks: binarising at 0.5
-    then stays far from float rounding), exported for 64x96 frames."""
+    logits are scaled up (as confident as trained masks: the hard masks of
+    the update stages and the final binarisation then stay far from float
+    rounding), exported for 64x96 frames."""
     from mmengine.config import Config
 
     from knet.apis import network_input_shape
@@ -39,8 +40,11 @@ def vis_export(tmp_path_factory):
         torch.manual_seed(0)
         model = init_model(config)
         model.init_weights()
-        with torch.no_grad():
-            model.tracker.mask_head[-1].fc_mask.weight.mul_(30)
+        with torch.no_grad():  # every mask-logit layer x30
+            model.rpn_head.init_kernels.weight.mul_(30)
+            for head in [*model.roi_head.mask_head,
+                         *model.tracker.mask_head]:
+                head.fc_mask.weight.mul_(30)
         model.eval()
         shape = network_input_shape(model, (64, 96))
         assert shape == (64, 96)

@@ -37,9 +37,9 @@ alone imposes, whatever the implementation.
 (``knet.deployment``) on the same frames with the same threads in one run:
 the model is exported to a temporary file first (``export_s``; or
 ``--onnx FILE`` is used), then each backend runs its passes; ``network`` is
-the per-frame network (backbone to the last stage: the sum of those
-components in eager, the ORT session call), the rest (merge, tracking,
-post-processing) is the same code in both. ``ratio_total`` /
+the per-frame network call (``forward_frame``: backbone to the last stage and
+its mask upsampling; the ORT session in the ORT backend), the rest (merge,
+tracking, post-processing) is the same code in both. ``ratio_total`` /
 ``ratio_network`` = ORT / eager; each backend's peak RSS covers its own
 build and passes.
 
@@ -195,15 +195,20 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _reset_peak_rss() -> bool:
+def _reset_peak_rss() -> Optional[float]:
     """Reset the kernel's peak-RSS mark to the current RSS (Linux
-    ``clear_refs``); False where that is not possible."""
+    ``clear_refs``) and return that RSS in MiB; None where that is not
+    possible."""
     try:
         with open('/proc/self/clear_refs', 'w') as f:
             f.write('5')
-        return True
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) / 1024.0
     except OSError:
-        return False
+        pass
+    return None
 
 
 def _with_ratio(stats: dict) -> dict:
@@ -312,12 +317,13 @@ def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
     for name, module in _components(model):
         timer.attach(name, module)
         names.add(name)
-    # a network that is no module (ONNX Runtime): time its call
+    # the per-frame (per-window) network call of video models: the ONNX
+    # Runtime session, or in eager the modules timed above (nested, so not
+    # subtracted again from the total for ``postprocess``)
+    net_timer = _Timer(dev)
     for method in ('forward_frame', '_window_forward'):
-        if getattr(model, 'network', None) is not None and callable(
-                getattr(model, method, None)):
-            timer.wrap('network', model, method)
-            names.add('network')
+        if callable(getattr(model, method, None)):
+            net_timer.wrap('network', model, method)
             break
     tracker = getattr(model, 'tracker', None)
     if tracker is not None and not isinstance(tracker, torch.nn.Module) \
@@ -348,6 +354,7 @@ def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
             for t in range(frames):
                 frame = clip[t % len(clip)]
                 timer.reset()
+                net_timer.reset()
                 _sync(dev)
                 start = time.perf_counter()
                 model.test_step(_make_batch(frame, t, video))
@@ -362,7 +369,13 @@ def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
                 rec['total'] = total * 1e3
                 rec['rest'] = total * 1e3 - rec.get(
                     'preprocess', 0.0) - rec.get('backbone_fpn', 0.0)
-                if 'network' not in names:
+                if 'network' in net_timer.times:
+                    rec['network'] = net_timer.times['network'] * 1e3
+                    if not any(k in names for k in _NETWORK_PARTS):
+                        # no module hooks inside it (ONNX Runtime)
+                        rec['postprocess'] = max(
+                            0.0, rec['postprocess'] - rec['network'])
+                else:
                     rec['network'] = sum(
                         v for k, v in rec.items()
                         if k in _NETWORK_PARTS or k.startswith('stage'))
@@ -437,9 +450,11 @@ def run_backend_comparison(config: str,
     threads, one after the other in this process.
 
     The model is exported to a temporary file (timed as ``export_s``) unless
-    ``onnx_file`` is given. Each backend's peak RSS is measured over its own
-    model build and timed passes (the kernel's high-water mark is reset in
-    between where Linux allows it; else the process peak is reported).
+    ``onnx_file`` is given. Each backend's ``peak_rss_mb`` covers its own
+    model build and timed passes (the kernel's high-water mark is reset
+    before each, where Linux allows it; else the process peak is reported)
+    and ``rss_base_mb`` is the RSS at that reset, so ``peak - base`` is what
+    the backend's model and its passes added.
     """
     from knet.deployment import (OrtNetwork, OrtOptions, build_ort_model,
                                  export_onnx)
@@ -467,16 +482,24 @@ def run_backend_comparison(config: str,
         export_s = export_onnx(
             model, onnx_file, padded, dynamic_shape=dynamic_shape,
             model_cfg=cfg.model, check=False).export_s
+    # each backend's memory from its own build on: the exporter's model
+    # goes first, the eager model is built again (same seed / checkpoint)
+    del model
+    gc.collect()
     try:
-        _reset_peak_rss()
-        eager = _time_model(model, dev, shape, frames, repeat, warmup, seed)
+        base = _reset_peak_rss()
+        model, _ = _build_model(config, checkpoint, seed, cfg_options)
+        eager = _time_model(model.eval(), dev, shape, frames, repeat, warmup,
+                            seed)
+        eager['rss_base_mb'] = base
         del model
         gc.collect()
-        _reset_peak_rss()
+        base = _reset_peak_rss()
         ort_model = build_ort_model(cfg.model, onnx_file, options,
                                     config_name=config)
         ort = _time_model(ort_model, dev, shape, frames, repeat, warmup,
                           seed)
+        ort['rss_base_mb'] = base
     finally:
         if tmp_dir is not None:
             shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -534,15 +557,29 @@ def _print_comparison(result: dict) -> None:
           f'{result["threads"]} threads, {result["shape"][0]}x'
           f'{result["shape"][1]})')
     print(f'{"":>16s}  {"eager":>9s}  {"ORT":>9s}')
-    for k in ('preprocess', 'network', 'panoptic_merge', 'semantic_filter',
-              'tracking', 'postprocess', 'total'):
+    parts = ('preprocess', 'network', 'panoptic_merge', 'semantic_filter',
+             'tracking')
+    for k in parts:
         if k in med_e or k in med_o:
             print(f'{k:>16s}: {med_e.get(k, 0.0):9.2f}  '
                   f'{med_o.get(k, 0.0):9.2f} ms')
+
+    def other(med):
+        return med['total'] - sum(med.get(k, 0.0) for k in parts)
+
+    print(f'{"other":>16s}: {other(med_e):9.2f}  {other(med_o):9.2f} ms  '
+          '(embeddings, boxes, id maps, packing)')
+    print(f'{"total":>16s}: {med_e["total"]:9.2f}  {med_o["total"]:9.2f} ms')
     print(f'{"ORT / eager":>16s}: total {result["ratio_total"]:.3f}, '
           f'network {result["ratio_network"]:.3f}')
     print(f'{"peak RSS":>16s}: {eager["peak_rss_mb"]:9.1f}  '
           f'{ort["peak_rss_mb"]:9.1f} MiB')
+    if eager.get('rss_base_mb') is not None and \
+            ort.get('rss_base_mb') is not None:
+        grow_e = eager['peak_rss_mb'] - eager['rss_base_mb']
+        grow_o = ort['peak_rss_mb'] - ort['rss_base_mb']
+        print(f'{"model + run":>16s}: {grow_e:9.1f}  {grow_o:9.1f} MiB  '
+              '(peak RSS above the RSS before the model was built)')
     if result.get('export_s') is not None:
         print(f'{"export":>16s}: {result["export_s"]:.1f} s')
     opts = result['ort_options']
