@@ -305,6 +305,9 @@ def _random_clip(shape: Sequence[int], frames: int, seed: int) -> list:
 
 #: components that make up the network (backbone to the last stage)
 _NETWORK_PARTS = ('backbone_fpn', 'semantic_fpn', 'kernel_head')
+#: the parts compared between backends (+ ``other``, the rest)
+_COMPARED = ('preprocess', 'network', 'panoptic_merge', 'semantic_filter',
+             'tracking')
 
 
 def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
@@ -375,6 +378,9 @@ def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
                         # no module hooks inside it (ONNX Runtime)
                         rec['postprocess'] = max(
                             0.0, rec['postprocess'] - rec['network'])
+                    # after the network, besides merge, filter, tracking
+                    rec['other'] = max(0.0, rec['total'] - sum(
+                        rec.get(k, 0.0) for k in _COMPARED))
                 else:
                     rec['network'] = sum(
                         v for k, v in rec.items()
@@ -557,19 +563,10 @@ def _print_comparison(result: dict) -> None:
           f'{result["threads"]} threads, {result["shape"][0]}x'
           f'{result["shape"][1]})')
     print(f'{"":>16s}  {"eager":>9s}  {"ORT":>9s}')
-    parts = ('preprocess', 'network', 'panoptic_merge', 'semantic_filter',
-             'tracking')
-    for k in parts:
+    for k in _COMPARED + ('other', 'total'):
         if k in med_e or k in med_o:
             print(f'{k:>16s}: {med_e.get(k, 0.0):9.2f}  '
                   f'{med_o.get(k, 0.0):9.2f} ms')
-
-    def other(med):
-        return med['total'] - sum(med.get(k, 0.0) for k in parts)
-
-    print(f'{"other":>16s}: {other(med_e):9.2f}  {other(med_o):9.2f} ms  '
-          '(embeddings, boxes, id maps, packing)')
-    print(f'{"total":>16s}: {med_e["total"]:9.2f}  {med_o["total"]:9.2f} ms')
     print(f'{"ORT / eager":>16s}: total {result["ratio_total"]:.3f}, '
           f'network {result["ratio_network"]:.3f}')
     print(f'{"peak RSS":>16s}: {eager["peak_rss_mb"]:9.1f}  '
