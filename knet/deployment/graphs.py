@@ -136,7 +136,10 @@ class ClipGraph(nn.Module):
         return out['scores'], out['embed'], out['masks']
 
     def dynamic_shapes(self, height, width, frames) -> Dict[str, object]:
-        return {'frames': {0: frames, 2: height, 3: width}}
+        dims = {0: frames}
+        if height is not None:
+            dims.update({2: height, 3: width})
+        return {'frames': dims}
 
 
 def build_graph(model: nn.Module) -> nn.Module:

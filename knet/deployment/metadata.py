@@ -24,10 +24,20 @@ from typing import Any, Dict, Optional, Tuple
 
 __all__ = [
     'network_config', 'first_difference', 'weights_digest', 'dumps',
-    'META_PREFIX'
+    'META_PREFIX', 'ABSENT'
 ]
 
 META_PREFIX = 'knet.'
+
+
+class _Absent:
+    """A key that one side of :func:`first_difference` lacks."""
+
+    def __repr__(self) -> str:
+        return 'absent'
+
+
+ABSENT = _Absent()
 
 #: model-level keys that shape the exported network
 _NETWORK_KEYS = ('type', 'backbone', 'neck', 'rpn_head', 'roi_head',
@@ -70,7 +80,7 @@ def first_difference(a: Any, b: Any, path: str = ''
         for k in sorted(set(a) | set(b)):
             sub = f'{path}.{k}' if path else k
             if k not in a or k not in b:
-                return sub, a.get(k, '<absent>'), b.get(k, '<absent>')
+                return sub, a.get(k, ABSENT), b.get(k, ABSENT)
             diff = first_difference(a[k], b[k], sub)
             if diff:
                 return diff

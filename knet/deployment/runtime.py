@@ -26,7 +26,8 @@ from torch import Tensor, nn
 from knet.models.detectors import VideoKNet, VideoKNetVIS
 from knet.utils.cli import UserError
 from .graphs import CLIP_KIND, FRAME_KIND, ClipGraph, FrameGraph
-from .metadata import META_PREFIX, dumps, first_difference, network_config
+from .metadata import (ABSENT, META_PREFIX, dumps, first_difference,
+                       network_config)
 
 __all__ = [
     'OrtOptions', 'OrtNetwork', 'OrtVideoKNet', 'OrtVideoKNetVIS',
@@ -233,6 +234,8 @@ def type_name(model_cfg: dict) -> str:
 
 
 def _short(value, limit: int = 60) -> str:
+    if value is ABSENT:
+        return 'absent'
     text = json.dumps(value, sort_keys=True) if not isinstance(
         value, str) else repr(value)
     return text if len(text) <= limit else text[:limit - 3] + '...'

@@ -126,7 +126,9 @@ def main(argv=None) -> None:
                           for k, v in report.max_abs_diff.items())
         sizes = ', '.join(f'{h}x{w}' for h, w in report.checked_shapes)
         print(f'checked against PyTorch at {sizes} in {report.check_s:.1f} '
-              f's: max |difference| {diffs}')
+              f's: max |difference| {diffs}'
+              + (f' (including the {len(report.notes)} near-tie case(s) '
+                 'noted above)' if report.notes else ''))
 
 
 if __name__ == '__main__':
