@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
+from knet.utils.cli import run_cli
+
 from .conftest import ROOT, load_script
 
 
@@ -59,7 +61,7 @@ def test_benchmark_backend_onnxruntime(tiny_export, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert 'ORT / eager' in printed and 'peak RSS' in printed
     # an exported file of other weights is refused (random weights here)
-    assert bench.main([
+    assert run_cli(bench.main, [
         str(tiny_export['config']), '--backend', 'onnxruntime', '--onnx',
         str(tiny_export['onnx']), '--shape', '96', '160', '--frames', '1',
         '--seed', '5'
