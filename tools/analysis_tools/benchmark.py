@@ -236,8 +236,12 @@ def run_benchmark(config: str,
                   warmup: int = 1,
                   seed: int = 0,
                   cfg_options: Optional[dict] = None,
-                  flops: bool = False) -> dict:
-    """Build the model of ``config`` and time ``frames`` random frames."""
+                  flops: bool = False,
+                  amp: bool = False) -> dict:
+    """Build the model of ``config`` and time ``frames`` random frames
+    (``amp``: the model under autocast, :func:`knet.engine.amp.amp_autocast`).
+    """
+    from knet.engine.amp import amp_autocast, amp_dtype
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
@@ -303,7 +307,8 @@ def run_benchmark(config: str,
                 timer.reset()
                 _sync(dev)
                 start = time.perf_counter()
-                model.test_step(_make_batch(frame, t, video))
+                with amp_autocast(dev, amp):
+                    model.test_step(_make_batch(frame, t, video))
                 _sync(dev)
                 total = time.perf_counter() - start
                 if rss_after_first is None:
@@ -334,6 +339,7 @@ def run_benchmark(config: str,
         frames=frames,
         repeat=repeat,
         video_model=video,
+        amp=str(amp_dtype(dev)).replace('torch.', '') if amp else None,
         threads=torch.get_num_threads(),
         mean_ms=mean,
         median_ms=median,
@@ -406,6 +412,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--flops', action='store_true',
                         help='also count the GFLOPs of each component on '
                         'one extra frame (FlopCounterMode)')
+    parser.add_argument('--amp', action='store_true',
+                        help='run the model under autocast (bfloat16 where '
+                        'the device supports it, else float16)')
     parser.add_argument('--out', help='write the result as JSON here')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -442,7 +451,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    args.frames, args.device, args.repeat,
                                    args.warmup, seed=args.seed,
                                    cfg_options=args.cfg_options,
-                                   flops=args.flops)
+                                   flops=args.flops, amp=args.amp)
     except Exception as exc:  # report, no traceback
         print(f'error: {args.config}: {type(exc).__name__}: {exc}',
               file=sys.stderr)
