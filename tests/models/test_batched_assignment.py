@@ -30,6 +30,17 @@ ASSIGNER = dict(
         dict(type='KNetDiceCost', weight=4.0, pred_act=True)
     ])
 P, T, S, H, W = 7, 3, 4, 12, 10
+#: the batched path also runs on the GPU where there is one
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+def _to(targets, device):
+    return [
+        KernelTargets(
+            t.things.to(device),
+            None if t.stuff is None else t.stuff.to(device))
+        for t in targets
+    ]
 
 
 def _targets(seed, counts=(3, 0, 5, 1), stuff=((0, 2), None, (), (1, 2, 3))):
@@ -57,12 +68,16 @@ def _preds(seed, b=4, with_scores=True):
     return masks, scores
 
 
+@pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('seed', range(4))
 @pytest.mark.parametrize('with_scores', [True, False])
-def test_batched_costs_and_assignment_equal_per_image(seed, with_scores):
+def test_batched_costs_and_assignment_equal_per_image(seed, with_scores,
+                                                      device):
     assigner = TASK_UTILS.build(ASSIGNER)
-    targets = _targets(seed)
+    targets = _to(_targets(seed), device)
     masks, scores = _preds(seed, with_scores=with_scores)
+    masks = masks.to(device)
+    scores = None if scores is None else scores.to(device)
     assert ka.supports_batched_costs(assigner)
     batch = kt.target_batch(targets)
     gm, gl, counts = batch.padded_things()
@@ -117,17 +132,18 @@ def _ref_update_targets(head, assign, targets, num_preds):
     """The per-image target building the batched one replaced."""
     labels, weights, masks = [], [], []
     nc = head.num_classes
+    dev = targets[0].things.labels.device
     for res, tgt in zip(assign, targets):
         gt = tgt.things
-        lab = torch.full((P, ), nc, dtype=torch.long)
-        lw = torch.ones((P, nc))
-        mtg = torch.zeros((P, H, W))
+        lab = torch.full((P, ), nc, dtype=torch.long, device=dev)
+        lw = torch.ones((P, nc), device=dev)
+        mtg = torch.zeros((P, H, W), device=dev)
         pos = (res.gt_inds > 0).nonzero().squeeze(1)
         lab[pos] = gt.labels[res.gt_inds[pos] - 1]
         mtg[pos] = gt.masks[res.gt_inds[pos] - 1]
-        s_lab = torch.full((S, ), nc, dtype=torch.long)
-        s_mtg = torch.zeros((S, H, W))
-        s_lw = torch.cat([torch.zeros(S, T), torch.eye(S)], dim=1)
+        s_lab = torch.full((S, ), nc, dtype=torch.long, device=dev)
+        s_mtg = torch.zeros((S, H, W), device=dev)
+        s_lw = torch.cat([torch.zeros(S, T), torch.eye(S)], dim=1).to(dev)
         if tgt.stuff is not None and len(tgt.stuff):
             idx = tgt.stuff.labels - T
             s_lab[idx] = tgt.stuff.labels
@@ -149,12 +165,13 @@ def _update_head():
                                 feat_channels=c, out_channels=c)))
 
 
+@pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('seed', range(3))
-def test_stage_targets_and_losses_equal_reference(seed):
-    head = _update_head()
+def test_stage_targets_and_losses_equal_reference(seed, device):
+    head = _update_head().to(device)
     assigner = TASK_UTILS.build(ASSIGNER)
-    targets = _targets(seed)
-    masks, scores = _preds(seed)
+    targets = _to(_targets(seed), device)
+    masks, scores = (x.to(device) for x in _preds(seed))
     assign = ka.assign_kernels([assigner], [(masks, scores)], targets)[0]
     got = head.stage_targets(assign, targets, P + S, (H, W))
     want = _ref_update_targets(head, assign, targets, P + S)
@@ -164,8 +181,8 @@ def test_stage_targets_and_losses_equal_reference(seed):
     assert torch.equal(got.pos_inds, pos) and got.num_pos == pos.numel()
     # the same losses with host-known positives as with the boolean mask
     g = torch.Generator().manual_seed(seed)
-    cls = torch.randn(4, P + S, T + S, generator=g, requires_grad=True)
-    pred = torch.randn(4, P + S, H, W, generator=g, requires_grad=True)
+    cls = torch.randn(4, P + S, T + S, generator=g).to(device)
+    pred = torch.randn(4, P + S, H, W, generator=g).to(device)
     fast = head.loss(cls, pred, *got[:3], pos_inds=got.pos_inds,
                      num_pos=got.num_pos)
     ref = head.loss(cls, pred, *want)

@@ -58,6 +58,23 @@ def test_device_busy_is_the_union_of_device_intervals():
     assert bt.device_busy_us([]) == 0
 
 
+def test_sync_count_collects_cuda_sync_warnings(monkeypatch):
+    import warnings
+    modes = []
+    monkeypatch.setattr(bt.torch.cuda, 'synchronize', lambda dev: None)
+    monkeypatch.setattr(bt.torch.cuda, 'set_sync_debug_mode', modes.append)
+
+    def step(model, wrapper, batch, timer):
+        for _ in range(3):
+            warnings.warn('called a synchronizing CUDA operation')
+        warnings.warn('something else')
+
+    monkeypatch.setattr(bt, '_train_step', step)
+    res = bt._count_syncs(None, None, iter([{}]), 'cuda')
+    assert res['per_iter'] == 3 and res['top'][0][1] == 3
+    assert modes == ['warn', 'default']
+
+
 def test_cpu_run_reports_phases_and_figures(tmp_path, capsys):
     out = tmp_path / 'train.json'
     assert bt.main([QUICK, *SMALL, '--out', str(out)]) == 0

@@ -41,8 +41,16 @@ iterations then run without any timing hooks (``free_running``): their
 s/iter, samples/s and, with the profiler, the fraction of that time the GPU
 was executing kernels or copies (``gpu_busy``: union of the device
 activity intervals of ``--profile-iters`` profiled iterations per
-iteration, over the free-running s/iter) are the figures to quote. On the
-CPU the split iterations are the measurement.
+iteration, over the free-running s/iter) are the figures to quote;
+``host_syncs`` counts the host-device synchronisations of one more
+iteration (CUDA's sync debug mode) and names the lines causing most. On
+the CPU the split iterations are the measurement.
+
+``--clock thread`` (CPU) times the phases in CPU time of the main thread
+instead of wall time: with ``--threads 1`` that is the work of the step
+whatever else loads the machine (the data wait then reads ~0, the loader
+works in its own processes), so before/after comparisons on a shared
+machine stay meaningful.
 
 Peak memory: ``torch.cuda.max_memory_allocated`` on CUDA, the process's
 peak resident set (ru_maxrss) on the CPU. ``--amp`` trains with mixed
@@ -88,8 +96,10 @@ class PhaseTimer:
     is synchronised at every boundary (CUDA launches are asynchronous).
     """
 
-    def __init__(self, sync: Optional[Callable[[], None]] = None) -> None:
+    def __init__(self, sync: Optional[Callable[[], None]] = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.sync = sync
+        self.clock = clock
         self.times: Dict[str, float] = defaultdict(float)
         self._stack: List[list] = []
         self._patched: List[Tuple[object, str]] = []
@@ -97,7 +107,7 @@ class PhaseTimer:
     def _now(self) -> float:
         if self.sync is not None:
             self.sync()
-        return time.perf_counter()
+        return self.clock()
 
     def enter(self, name: str) -> None:
         now = self._now()
@@ -163,10 +173,12 @@ def attach_phases(timer: PhaseTimer, model) -> None:
     track = getattr(model, 'track_head', None)
     for head in (rpn, roi):
         timer.wrap(head, 'assign', 'assign')
+        timer.wrap(head, '_assign_sets', 'assign')  # all stages at once
         timer.wrap(head, 'get_targets', 'targets')
         timer.wrap(head, 'loss', 'losses')
     for stage in getattr(roi, 'mask_head', None) or []:
         timer.wrap(stage, 'get_targets', 'targets')
+        timer.wrap(stage, 'stage_targets', 'targets')
         timer.wrap(stage, 'loss', 'losses')
     timer.wrap(track, 'get_track_targets', 'targets')
     timer.wrap(track, 'loss', 'losses')
@@ -272,7 +284,6 @@ def _crop_size(cfg) -> Optional[Tuple[int, int]]:
 def _build(cfg, device: torch.device, amp: bool, seed: int):
     from mmengine.optim import build_optim_wrapper
 
-    from knet.engine.amp import amp_optim_wrapper_cfg
     from mmdet.registry import MODELS
     model_cfg = cfg.model
     if model_cfg.get('backbone', {}).get('init_cfg') is not None:
@@ -285,6 +296,7 @@ def _build(cfg, device: torch.device, amp: bool, seed: int):
     optim_cfg = cfg.optim_wrapper.to_dict() if hasattr(
         cfg.optim_wrapper, 'to_dict') else dict(cfg.optim_wrapper)
     if amp:
+        from knet.engine.amp import amp_optim_wrapper_cfg
         try:
             optim_cfg = amp_optim_wrapper_cfg(optim_cfg, device)
         except ValueError as e:
@@ -347,13 +359,13 @@ def run_train_benchmark(config: str,
                         seed: int = 0,
                         profile_iters: int = 5,
                         cfg_options: Optional[dict] = None,
-                        progress: bool = True) -> dict:
+                        progress: bool = True,
+                        clock: str = 'wall') -> dict:
     """Build the config's model, optimizer and training dataloader on
     synthetic data and time ``iters`` training iterations (see module
     doc)."""
     from mmengine.runner import Runner
 
-    from knet.engine.amp import amp_dtype
     from knet.utils.runtime import load_config
     from knet.utils.setup_env import register_all_modules
 
@@ -407,7 +419,10 @@ def run_train_benchmark(config: str,
             except ImportError:  # progress is optional
                 bar = None
         batches = iter(loader)
-        timer = PhaseTimer(sync)
+        # 'thread': CPU time of this thread - with one intra-op thread, the
+        # work of the step, insensitive to other load on a shared machine
+        timer = PhaseTimer(sync, time.thread_time if clock == 'thread'
+                           else time.perf_counter)
         attach_phases(timer, model)
         records, samples, frames, shapes = [], 0, 0, set()
         log_vars = None
@@ -436,6 +451,8 @@ def run_train_benchmark(config: str,
         losses = {k: float(torch.as_tensor(v).detach())
                   for k, v in (log_vars or {}).items()}
 
+        if amp:
+            from knet.engine.amp import amp_dtype
         result = dict(
             config=config,
             device=str(dev),
@@ -452,6 +469,7 @@ def run_train_benchmark(config: str,
             threads=torch.get_num_threads(),
             torch=torch.__version__,
             synced_phases=dev.type == 'cuda',
+            clock=clock,
             last_losses=losses,
             losses_finite=all(math.isfinite(v) for v in losses.values()),
         )
@@ -483,6 +501,8 @@ def run_train_benchmark(config: str,
                 result['gpu_busy'] = _profile_busy(
                     model, optim_wrapper, batches, prof_n, dev, bar,
                     wall / free)
+            result['host_syncs'] = _count_syncs(model, optim_wrapper,
+                                                batches, dev)
             result['peak_memory_mb'] = \
                 torch.cuda.max_memory_allocated(dev) / 2**20
             result['peak_memory_kind'] = 'cuda_max_memory_allocated'
@@ -513,6 +533,11 @@ def _profile_busy(model, optim_wrapper, batches, n: int, dev, bar,
         torch.cuda.synchronize(dev)
         wall = time.perf_counter() - start
     busy_s = device_busy_us(prof.events()) / 1e6
+    if busy_s == 0:  # no device events listed: the per-op device totals
+        busy_s = sum(
+            getattr(e, 'self_device_time_total',
+                    getattr(e, 'self_cuda_time_total', 0))
+            for e in prof.key_averages()) / 1e6
     per_iter = busy_s / n
     return dict(
         iters=n,
@@ -521,6 +546,29 @@ def _profile_busy(model, optim_wrapper, batches, n: int, dev, bar,
         if free_s_per_iter > 0 else None,
         fraction_in_profiled_window=busy_s / wall if wall > 0 else None,
         profiled_s_per_iter=wall / n)
+
+
+def _count_syncs(model, optim_wrapper, batches, dev) -> dict:
+    """Host-device synchronisations of one training iteration (CUDA's
+    sync debug mode warns at each), with the source lines that cause the
+    most."""
+    import warnings
+    from collections import Counter
+    batch = next(batches)
+    torch.cuda.synchronize(dev)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            _train_step(model, optim_wrapper, batch, None)
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    syncs = [w for w in caught if 'synchroniz' in str(w.message).lower()]
+    where = Counter(f'{osp.relpath(w.filename, REPO)}:{w.lineno}'
+                    if w.filename.startswith(REPO) else
+                    f'{w.filename.split("site-packages/")[-1]}:{w.lineno}'
+                    for w in syncs)
+    return dict(per_iter=len(syncs), top=where.most_common(15))
 
 
 def _print(result: dict) -> None:
@@ -534,6 +582,8 @@ def _print(result: dict) -> None:
           f'{result["input_shapes"]}, {result["threads"]} threads')
     synced = ' (device synchronised at each phase)' \
         if result['synced_phases'] else ''
+    if result.get('clock') == 'thread':
+        synced += ' (CPU time of the main thread)'
     print(f'per iteration, mean{synced}:')
     for k in PHASES:
         print(f'{k:>12s}: {mean[k]:9.4f} s  {100 * split["fraction"][k]:5.1f} %')
@@ -549,6 +599,9 @@ def _print(result: dict) -> None:
         print(f'GPU busy: {100 * busy["fraction"]:.1f} % of the iteration '
               f'({1e3 * busy["device_active_s_per_iter"]:.1f} ms device '
               'activity per iteration)')
+    syncs = result.get('host_syncs')
+    if syncs:
+        print(f'host syncs per iteration: {syncs["per_iter"]}')
     print(f'peak memory: {result["peak_memory_mb"]:.1f} MiB '
           f'({result["peak_memory_kind"]})')
     print('losses finite' if result['losses_finite'] else
@@ -582,6 +635,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='frames per synthetic video (default: 6)')
     parser.add_argument('--threads', type=int,
                         help="torch intra-op threads (default: torch's)")
+    parser.add_argument('--clock', choices=('wall', 'thread'),
+                        default='wall',
+                        help="'thread': time the phases in CPU time of the "
+                        'main thread (CPU, with --threads 1: the work of the '
+                        'step, robust on a shared machine; data wait then '
+                        "reads ~0); default 'wall'")
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the data, weights and sampling')
     parser.add_argument('--no-progress', action='store_true',
@@ -613,6 +672,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raise UserError('--device cuda requested but CUDA is not available')
     if dev.type not in ('cpu', 'cuda'):
         raise UserError(f'--device {args.device}: only cpu and cuda')
+    if args.clock == 'thread' and dev.type != 'cpu':
+        raise UserError('--clock thread measures CPU work; use it with '
+                        '--device cpu')
     if args.threads is not None:
         if args.threads <= 0:
             raise UserError('--threads must be positive')
@@ -624,7 +686,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         device=args.device, amp=args.amp, workers=args.workers,
         data_size=args.data_size, data_frames=args.data_frames,
         seed=args.seed, profile_iters=args.profile_iters,
-        cfg_options=args.cfg_options, progress=not args.no_progress)
+        cfg_options=args.cfg_options, progress=not args.no_progress,
+        clock=args.clock)
     _print(result)
     if args.out:
         out_dir = osp.dirname(osp.abspath(args.out))
