@@ -123,7 +123,7 @@ for path in sorted(glob.glob(os.path.join(out, 'infer_*.json'))):
           f"| {r.get('amp') or 'fp32'} | {m['total']:.1f} ms | "
           f"{m['fps']:.1f} | {m.get('backbone_fpn', 0):.1f} ms | "
           f"{m.get('panoptic_merge', 0):.1f} ms | "
-          f"{r.get('peak_cuda_mb', 0):.0f} MiB |")
+          f"{r.get('peak_cuda_mb', r['peak_rss_mb']):.0f} MiB |")
 PYEOF
 
 echo "[gpu_benchmarks t+$(( $(date +%s) - T0 ))s] done, $failed failed; results in $OUT"
