@@ -4,6 +4,7 @@
 _base_ = [
     '../_base_/models/video_knet_s3_r50_fpn.py',
     '../_base_/datasets/vipseg_vps.py',
+    '../_base_/schedules/schedule_1x.py',  # the optimizer (AdamW recipe)
     '../_base_/video_runtime.py',
 ]
 
