@@ -12,7 +12,10 @@ run the file with ``knet.apis.init_model(CONFIG, 'model.onnx')`` or
 ``tools/demo/video_demo.py CONFIG model.onnx``.
 
 The graph is checked with ``onnx.checker`` and against PyTorch in ONNX
-Runtime on random frames before the tool reports success.
+Runtime on random frames before the tool reports success. The file is
+written and checked under a temporary name beside ``--out`` and renamed onto
+it at the end: an interrupted export leaves nothing; one that fails the
+check is kept at ``--out`` for inspection and the tool exits with an error.
 
 Example::
 
