@@ -48,8 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.engine.runner import build_runner
-
-    from knet.utils.runtime import load_config, prepare_train_cfg
+    from knet.engine.runner_setup import load_config, prepare_train_cfg
     cfg = load_config(args.config, args.cfg_options)
     prepare_train_cfg(
         cfg,

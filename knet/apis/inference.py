@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
@@ -112,7 +113,9 @@ def init_model(config: Union[str, Path, Config],
     if cfg.model.get('backbone') is not None:
         cfg.model.backbone.init_cfg = None
     cfg.model.pop('init_cfg', None)
-    model = MODELS.build(cfg.model)
+    # inference never synchronises batch statistics (as mmdet's
+    # init_detector): SyncBN layers become BN
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
     meta = None
     if checkpoint is not None:
         ckpt = load_model_checkpoint(model, str(checkpoint), strict=strict)

@@ -47,7 +47,6 @@ from torch import Tensor, nn
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
-from ...engine.syncbn import sync_bn_fallback
 from ..layers.kernel_targets import prepare_kernel_targets
 from ..postprocessing import semantic_thing_mask
 from .knet import KNet
@@ -102,7 +101,6 @@ class VideoKNet(KNet):
         self.semantic_filter_align = semantic_filter_align
         self.track_id_writeback = track_id_writeback
         self.reset_video_state()
-        sync_bn_fallback(self)
 
     # --------------------------------------------------------------- state
     def reset_video_state(self) -> None:

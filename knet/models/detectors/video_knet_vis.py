@@ -31,7 +31,6 @@ from torch import Tensor
 from mmdet.registry import MODELS
 from mmdet.structures import TrackDataSample
 from mmdet.utils import ConfigType
-from ...engine.syncbn import sync_bn_fallback
 from ..heads.clip_kernel_head import build_tube_targets
 from ..layers.kernel_targets import prepare_kernel_targets
 from ..postprocessing import mask_boxes, rescale_masks
@@ -98,7 +97,6 @@ class VideoKNetVIS(KNet):
         self.assoc_mask_weight = assoc_mask_weight
         self.num_candidates = num_candidates
         self.frame_batch = frame_batch
-        sync_bn_fallback(self)
 
     def video_only_state_keys(self) -> List[str]:
         """Keys an image K-Net checkpoint lacks: the clip head."""

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from knet.utils.cli import UserError
+from .checkpoint_compat import register_checkpoint_safe_globals
 from .release_checkpoint import convert_state_dict, is_release_layout
 
 __all__ = [
@@ -182,8 +183,6 @@ def read_checkpoint(filename: str,
     dict) with one-line errors; nothing is downloaded."""
     if not osp.isfile(filename):
         raise UserError(f'{filename}: checkpoint not found')
-    from knet.engine.checkpoint_compat import \
-        register_checkpoint_safe_globals
     register_checkpoint_safe_globals()
     try:
         ckpt = torch.load(filename, map_location=map_location,

@@ -2,7 +2,7 @@
 import os.path as osp
 from typing import Optional
 
-from .cli import UserError
+from knet.utils.cli import UserError
 
 __all__ = ['configure_visualization', 'configure_submission',
            'add_pickle_dump']
