@@ -75,7 +75,7 @@ class VideoKNetVIS(KNet):
             window any value >= ``max_per_video`` is exact.
         frame_batch (int): frames per backbone forward inside a window
             (0: the whole window at once).
-        **kwargs: :class:`KNet` arguments (``panoptic`` is forced False).
+        **kwargs: :class:`KNet` arguments (``panoptic`` must be False).
     """
 
     def __init__(self,
@@ -88,8 +88,10 @@ class VideoKNetVIS(KNet):
                  num_candidates: int = 30,
                  frame_batch: int = 0,
                  **kwargs) -> None:
-        kwargs['panoptic'] = False
-        super().__init__(*args, **kwargs)
+        if kwargs.pop('panoptic', False):
+            raise ValueError('VideoKNetVIS predicts instances: panoptic=True '
+                             'is not supported')
+        super().__init__(*args, panoptic=False, **kwargs)
         self.tracker = MODELS.build(tracker)
         self.window_size = window_size
         self.window_overlap = window_overlap

@@ -85,7 +85,6 @@ class KernelUpdateHead(BaseModule):
                  in_channels: int = 256,
                  out_channels: int = 256,
                  dropout: float = 0.0,
-                 mask_thr: float = 0.5,
                  act_cfg: dict = dict(type='ReLU', inplace=True),
                  ffn_act_cfg: dict = dict(type='ReLU', inplace=True),
                  conv_kernel_size: int = 1,
@@ -106,7 +105,6 @@ class KernelUpdateHead(BaseModule):
                      in_channels=256,
                      feat_channels=256,
                      out_channels=256,
-                     input_feat_shape=3,
                      act_cfg=dict(type='ReLU', inplace=True),
                      norm_cfg=dict(type='LN')),
                  loss_cls: dict = dict(
@@ -117,15 +115,13 @@ class KernelUpdateHead(BaseModule):
                      loss_weight=1.0),
                  loss_dice: dict = dict(type='DiceLoss', loss_weight=4.0),
                  loss_rank: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
         self.num_thing_classes = num_thing_classes
         self.num_stuff_classes = num_stuff_classes
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.mask_thr = mask_thr
         self.hard_mask_thr = hard_mask_thr
         self.kernel_init = kernel_init
         self.with_ffn = with_ffn

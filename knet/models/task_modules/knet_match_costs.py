@@ -56,8 +56,7 @@ class KNetDiceCost(BaseMatchCost):
     def __call__(self,
                  pred_instances: InstanceData,
                  gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
+                 img_meta: Optional[dict] = None) -> Tensor:
         pred = pred_instances.masks
         if self.pred_act:
             pred = pred.sigmoid().clamp(min=self.clamp_min, max=1.0)
@@ -90,8 +89,7 @@ class KNetMaskCost(BaseMatchCost):
     def __call__(self,
                  pred_instances: InstanceData,
                  gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
+                 img_meta: Optional[dict] = None) -> Tensor:
         pred = pred_instances.masks
         if self.pred_act:
             pred = pred.sigmoid().clamp(min=self.clamp_min, max=1.0)
@@ -109,10 +107,8 @@ class KNetFocalLossCost(FocalLossCost):
     def __call__(self,
                  pred_instances: InstanceData,
                  gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
+                 img_meta: Optional[dict] = None) -> Tensor:
         if not self.binary_input and 'scores' not in pred_instances:
             ref = pred_instances.masks
             return ref.new_zeros((len(pred_instances), len(gt_instances)))
-        return super().__call__(pred_instances, gt_instances, img_meta,
-                                **kwargs)
+        return super().__call__(pred_instances, gt_instances, img_meta)
