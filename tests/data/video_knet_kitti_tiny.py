@@ -1,7 +1,7 @@
-# The tiny KITTI-STEP Video K-Net of the parity record
-# (/work/shared/parity/README.md, section 1): the R50 entry point with sizes
-# shrunk, plain BN, no pretrained weights, and the switches that restore the
-# release's behaviour where this code base fixes a defect.
+# The tiny KITTI-STEP Video K-Net of the parity record (tests/parity_cases.py:
+# the recorded cases): the R50 entry point with sizes shrunk, plain BN, no
+# pretrained weights, and the switches that restore the release's behaviour
+# where this code base fixes a defect (docs/release_differences.md).
 _base_ = '../../configs/video_knet_kitti.py'
 
 ch = 64

@@ -31,8 +31,9 @@ model = dict(
         num_stages=4,
         out_indices=(0, 1, 2, 3),
         frozen_stages=1,
-        # multi-GPU training as the release; turned into BN with a warning
-        # when the run is not distributed (knet/engine/syncbn.py)
+        # multi-GPU training as the release; the runner turns it into BN
+        # when the run is not distributed or has no GPU
+        # (knet/engine/syncbn.py)
         norm_cfg=dict(type='SyncBN', requires_grad=True),
         norm_eval=True,
         style='pytorch',
@@ -124,7 +125,7 @@ model = dict(
                 instance_score_thr=0.25),
             # pixels no segment claims get their best kept class; the
             # release wrote dataset id 0 there: uncovered='fixed' +
-            # fill_label=<model label of id 0>
+            # fill_label=<model label of id 0> (docs/release_differences.md)
             uncovered='best_kept',
             merge_resolution='image')),
     # kernel association embedding: embed_fcs + fc_embed, then this head
@@ -158,6 +159,7 @@ model = dict(
         match_metric='bisoftmax'),
     link_previous=True,
     semantic_filter=True,
-    # fixes of release defects (False / 'position' = the release)
+    # fixes of release defects (False / 'position' = the release; see
+    # docs/release_differences.md)
     semantic_filter_align=True,
     track_id_writeback='index')
