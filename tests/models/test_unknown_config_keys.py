@@ -126,3 +126,15 @@ def test_misspelt_key_fails_naming_it(build, path, place):
     assert BAD_KEY in str(info.value), (
         f'{".".join(map(str, place))} ({node.get("type")}): '
         f'{type(info.value).__name__}: {info.value}')
+
+
+@pytest.mark.parametrize('key', ['train_cfg', 'test_cfg'])
+def test_model_level_train_test_cfg_is_refused(build, key):
+    """mmdet detectors take train_cfg / test_cfg; K-Net's heads hold their
+    own, so a model-level one (an mmdet habit) would be silently ignored."""
+    model = copy.deepcopy(_load(FAMILIES[0]).model)
+    model[key] = dict(max_per_img=5)
+    with pytest.raises(TypeError, match=key):
+        build(model)
+    model[key] = None  # what mmdet's init_detector writes: accepted
+    build(model)
