@@ -23,7 +23,8 @@ def test_dist_train_two_cpu_processes(tool, tmp_path):
     assert 'Distributed training: True' in out
     assert 'SyncBN is configured but no GPU' in out
     assert 'Iter(train) [6/6]' in out
-    from knet.models.utils.checkpoint_compat import register_checkpoint_safe_globals
+    from knet.models.utils.checkpoint_compat import \
+        register_checkpoint_safe_globals
     register_checkpoint_safe_globals()
     ckpt = torch.load(tmp_path / 'iter_6.pth', map_location='cpu')
     assert ckpt['meta']['iter'] == 6

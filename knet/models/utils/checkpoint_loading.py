@@ -23,7 +23,6 @@ video demo, :func:`knet.apis.init_model`, a config's ``load_from`` and
   in a warning.
 """
 import os.path as osp
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
