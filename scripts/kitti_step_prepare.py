@@ -26,18 +26,19 @@ from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from knet.formats.io import DataError, link_or_copy, run_cli  # noqa: E402
+from knet.formats.io import DataError, link_or_copy  # noqa: E402
 from knet.formats.kitti_step import KITTI_STEP_SPLITS  # noqa: E402
+from knet.utils.cli import ArgumentParser, run_cli  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Build data/kitti-step/video_sequence from the official '
         'KITTI-STEP download (the source is only read).')
-    parser.add_argument('--src', required=True,
+    parser.add_argument('--src', required=True, path='in-tree',
                         help='official root with training/, panoptic_maps/ '
                         'and optionally testing/')
-    parser.add_argument('--dst', default='data/kitti-step',
+    parser.add_argument('--dst', default='data/kitti-step', path='out-dir',
                         help='output root (default: data/kitti-step)')
     parser.add_argument('--mode', choices=('link', 'copy'), default='copy',
                         help='symlink or copy the files (default: copy)')
@@ -102,12 +103,8 @@ def plan(src: Path) -> List[Tuple[Path, str, int, int, str]]:
 def main(argv: Optional[List[str]] = None) -> int:
     from tqdm import tqdm
     args = parse_args(argv)
+    # the parser checked --src (a folder, read only) and --dst (outside it)
     src, dst = Path(args.src).resolve(), Path(args.dst).resolve()
-    if not src.is_dir():
-        raise DataError(f'{args.src}: not a directory')
-    if dst == src or src in dst.parents:
-        raise DataError(f'{args.dst}: the output must lie outside --src '
-                        '(the source tree is never modified)')
     jobs = plan(src)
     root = dst / 'video_sequence'
     written = 0

@@ -4,10 +4,11 @@ The layers, lowest first (a module may import its own part and lower
 layers only; the parts of ``knet.models`` may import each other as long as
 no cycle forms):
 
-    utils, version      stdlib helpers every layer may use (CLI errors,
+    utils, version      stdlib helpers every layer may use (``UserError``,
                         sub-module auto-import)
     formats             on-disk encodings, pure NumPy
-    evaluation.functional
+    evaluation.functional, utils.cli (the command-line runner: it opens the
+                        run record of ``formats.io``)
     evaluation.offline, evaluation.writers
     evaluation.metrics, datasets, visualization
     models.*            (models.utils: checkpoint reading and conversion)
@@ -33,6 +34,7 @@ LAYERS: Dict[str, int] = {
     'knet.version': 0,
     'knet.formats': 1,
     'knet.evaluation.functional': 2,
+    'knet.utils.cli': 2,
     'knet.evaluation.offline': 3,
     'knet.evaluation.writers': 3,
     'knet.evaluation.metrics': 4,
@@ -45,6 +47,8 @@ LAYERS: Dict[str, int] = {
 }
 #: parts whose sub-packages are nodes of their own (same rank, acyclic)
 SPLIT = ('knet.models', 'knet.evaluation')
+#: single modules that are nodes of their own (in LAYERS)
+MODULE_NODES = ('knet.utils.cli', )
 
 
 def part_of(module: str) -> Optional[str]:
@@ -52,6 +56,9 @@ def part_of(module: str) -> Optional[str]:
     parts = module.split('.')
     if parts[0] != 'knet' or len(parts) < 2:
         return None
+    for node in MODULE_NODES:
+        if module == node or module.startswith(node + '.'):
+            return node
     head = '.'.join(parts[:2])
     if head in SPLIT and len(parts) > 2 and (KNET / parts[1] /
                                             parts[2]).is_dir():

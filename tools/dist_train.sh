@@ -5,7 +5,7 @@
 # `tools/dist_train.sh CONFIG 2` also runs on a CPU-only machine.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-    echo "usage: $0 CONFIG GPUS [train.py args]" >&2
+    echo "error: usage: $0 CONFIG GPUS [train.py args]" >&2
     exit 2
 fi
 CONFIG=$1
@@ -14,6 +14,10 @@ shift 2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
+# checked here: torchrun would report them with a traceback per process
+[ -f "$CONFIG" ] || { echo "error: $CONFIG: no such config file" >&2; exit 1; }
+[[ "$GPUS" =~ ^[1-9][0-9]*$ ]] || { echo "error: GPUS: expected a positive integer, got '$GPUS'" >&2; exit 2; }
+[[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -le 65535 ] || { echo "error: PORT: expected a port number, got '$PORT'" >&2; exit 2; }
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON=${PYTHON:-python}

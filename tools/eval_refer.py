@@ -21,16 +21,17 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from knet.datasets.refer import REFER, REFER_DATASETS  # noqa: E402
 from knet.evaluation.offline.referring import (  # noqa: E402
     evaluate_refer, prediction_entries)
-from knet.formats.io import dump_json, load_json, run_cli  # noqa: E402
+from knet.formats.io import dump_json, load_json  # noqa: E402
+from knet.utils.cli import ArgumentParser, float_range, run_cli  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Box accuracy and mask IoU of referring-expression '
         'predictions on one REFER split. Predictions: a JSON list of '
         '{sent_id (or ref_id), bbox [x, y, w, h] and/or segmentation (COCO '
         'RLE or polygons)}.')
-    parser.add_argument('--data-root', required=True,
+    parser.add_argument('--data-root', required=True, path='in-dir',
                         help='REFER data_root (holds <dataset>/)')
     parser.add_argument('--dataset', required=True,
                         choices=sorted(REFER_DATASETS))
@@ -39,10 +40,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--split', required=True,
                         help="train, val, test, testA, testB or testC "
                         "(REFER's rules: 'test' = every test split)")
-    parser.add_argument('--pred', required=True, help='predictions JSON')
-    parser.add_argument('--iou-thr', type=float, default=0.5,
-                        help='box IoU threshold for a hit')
-    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--pred', required=True, path='in-file',
+                        help='predictions JSON')
+    parser.add_argument('--iou-thr', type=float_range(0, 1, lo_open=True),
+                        default=0.5,
+                        help='box IoU threshold for a hit, in (0, 1]')
+    parser.add_argument('--out', path='out-file', suffixes=('.json',),
+                        help='write the metrics to this JSON file')
     return parser.parse_args(argv)
 
 
@@ -58,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         text = f'{100 * v:.2f}' if isinstance(v, float) else str(v)
         print(f'{k:<{width}}  {text}')
     if args.out:
-        dump_json(result, args.out)
+        dump_json(result, args.out, indent=1)
     return 0
 
 

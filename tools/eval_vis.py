@@ -14,7 +14,6 @@ Example::
 frame of its video (a shorter list silently inflates IoU in the official
 evaluator, so it is rejected here), a known video and a known category.
 """
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -24,18 +23,19 @@ if __package__ in (None, ''):
 
 from knet.evaluation.offline.youtube_vis import (  # noqa: E402
     check_results, evaluate_youtube_vis, load_results)
-from knet.formats.io import (atomic_write_bytes, load_json,  # noqa: E402
-                             run_cli)
+from knet.formats.io import atomic_write_bytes, load_json  # noqa: E402
+from knet.utils.cli import ArgumentParser, run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description='YouTube-VIS AP with the '
-                                'official YTVOSeval maths.')
-    p.add_argument('--gt', required=True,
+    p = ArgumentParser(description='YouTube-VIS AP with the official '
+                       'YTVOSeval maths.')
+    p.add_argument('--gt', required=True, path='in-file',
                    help='raw YouTube-VIS annotation JSON')
-    p.add_argument('--results', required=True,
+    p.add_argument('--results', required=True, path='in-file',
                    help='results.json or submission_file.zip')
-    p.add_argument('--out', required=True, help='output JSON')
+    p.add_argument('--out', required=True, path='out-file',
+                   suffixes=('.json',), help='output JSON')
     return p.parse_args(argv)
 
 

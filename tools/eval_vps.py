@@ -18,7 +18,6 @@ Bad input (a missing, extra, corrupt or wrongly sized prediction, an id
 missing from pred.json, an unknown category) stops the run with one line
 naming the file.
 """
-import argparse
 import json
 import sys
 import warnings
@@ -31,30 +30,33 @@ from knet.evaluation.functional.vpq import CONVENTIONS  # noqa: E402
 from knet.evaluation.offline import (evaluate_cityscapes_vps,  # noqa: E402
                                      evaluate_kitti_step, evaluate_vipseg,
                                      to_jsonable)
-from knet.formats.io import atomic_write_bytes, run_cli  # noqa: E402
+from knet.formats.io import atomic_write_bytes  # noqa: E402
+from knet.utils.cli import (ArgumentParser, int_range,  # noqa: E402
+                            run_cli)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Video panoptic evaluation (STQ, VPQ) identical to the '
         'official scripts, streaming and parallel over sequences.')
     sub = parser.add_subparsers(dest='dataset', required=True)
 
     def common(p, split=True):
-        p.add_argument('--gt-root', required=True,
+        p.add_argument('--gt-root', required=True, path='in-tree',
                        help='dataset root with the ground truth')
         if split:
             p.add_argument('--split', default='val',
                            help='split to evaluate (default: val)')
-        p.add_argument('--pred-dir', required=True,
+        p.add_argument('--pred-dir', required=True, path='in-tree',
                        help='predictions in the official layout')
-        p.add_argument('--vpq-windows', type=int, nargs='+',
+        p.add_argument('--vpq-windows', type=int_range(1, 1000), nargs='+',
                        help='VPQ window lengths in frames')
-        p.add_argument('--workers', type=int, default=1,
+        p.add_argument('--workers', type=int_range(1, 1024), default=1,
                        help='processes (default 1)')
-        p.add_argument('--chunk', type=int, default=0,
+        p.add_argument('--chunk', type=int_range(0), default=0,
                        help='frames per work item (default: automatic)')
-        p.add_argument('--out', required=True, help='output JSON file')
+        p.add_argument('--out', required=True, path='out-file',
+                       suffixes=('.json',), help='output JSON file')
 
     k = sub.add_parser('kitti-step', help='KITTI-STEP: STQ and VPQ. GT '
                        'ROOT/video_sequence/<split>/{seq:06d}_{frame:06d}_'
@@ -78,14 +80,10 @@ def parse_args(argv=None):
                        'the raw panomasks. PRED: pan_pred/<video>/<frame>.png'
                        ' + pred.json')
     common(v)
-    v.add_argument('--categories', help='panoVIPSeg_categories.json '
-                   '(default: the categories shipped in knet.formats.vipseg)')
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error('--workers must be >= 1')
-    if args.vpq_windows and min(args.vpq_windows) < 1:
-        parser.error('--vpq-windows must be >= 1')
-    return args
+    v.add_argument('--categories', path='in-file',
+                   help='panoVIPSeg_categories.json (default: the categories '
+                   'shipped in knet.formats.vipseg)')
+    return parser.parse_args(argv)
 
 
 def evaluate(args) -> dict:

@@ -490,4 +490,4 @@ def main(argv=None) -> Dict:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    sys.exit(run_cli(main))

@@ -3,9 +3,12 @@
 #        tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
 set -euo pipefail
 if [ $# -lt 4 ]; then
-    echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]" >&2
+    echo "error: usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]" >&2
     exit 2
 fi
+[ -f "$3" ] || { echo "error: $3: no such config file" >&2; exit 1; }
+[ -f "$4" ] || { echo "error: $4: no such checkpoint" >&2; exit 1; }
+command -v srun >/dev/null || { echo "error: srun not found (Slurm is not installed here)" >&2; exit 1; }
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3

@@ -3,9 +3,11 @@
 #        tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
 set -euo pipefail
 if [ $# -lt 4 ]; then
-    echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]" >&2
+    echo "error: usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]" >&2
     exit 2
 fi
+[ -f "$3" ] || { echo "error: $3: no such config file" >&2; exit 1; }
+command -v srun >/dev/null || { echo "error: srun not found (Slurm is not installed here)" >&2; exit 1; }
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3

@@ -16,21 +16,24 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from knet.utils.cli import (add_runner_args, export_local_rank,  # noqa: E402
-                            run_cli)
+from knet.utils.cli import (ArgumentParser, add_runner_args,  # noqa: E402
+                            export_local_rank, float_range, run_cli)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Evaluate a K-Net / Video K-Net checkpoint.')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', path='in-file',
+                        help='test config file path')
+    parser.add_argument('checkpoint', path='in-file', help='checkpoint file')
     parser.add_argument(
-        '--work-dir', help='where the evaluation metrics are saved')
+        '--work-dir', path='out-dir',
+        help='where the evaluation metrics are saved')
     parser.add_argument(
-        '--out', help='dump the raw predictions to a pickle file')
+        '--out', path='out-file', suffixes=('.pkl', '.pickle'),
+        help='dump the raw predictions to a pickle file')
     parser.add_argument(
-        '--submission-dir',
+        '--submission-dir', path='out-dir',
         help="write predictions in the benchmark's official submission "
         'layout to this folder (KITTI-STEP PNGs, pan_pred/ + pred.json, '
         'YouTube-VIS results.json + submission_file.zip)')
@@ -40,7 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='only write the submission files, do not compute metrics '
         '(for test splits without labels); needs --submission-dir')
     parser.add_argument(
-        '--show-dir',
+        '--show-dir', path='out-dir',
         help='save the drawn predictions into this folder (relative to '
         'the current directory); video configs: one PNG per frame, '
         'DIR/<video>/<frame>.png (VPS: panoptic overlay with track ids, '
@@ -55,7 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--show', action='store_true', help='show predictions in a window')
     parser.add_argument(
-        '--wait-time', type=float, default=2, help='--show interval (s)')
+        '--wait-time', type=float_range(0), default=2,
+        help='--show interval (s)')
     add_runner_args(parser, 'test_dataloader.batch_size=1', 'tools/dist_test.sh')
     args = parser.parse_args(argv)
     export_local_rank(args)
@@ -65,7 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.engine.runner import build_runner
-    from knet.engine.runner_setup import load_config, prepare_test_cfg
+    from knet.engine.runner_setup import (config_errors, load_config,
+                                          prepare_test_cfg)
     from knet.engine.test_options import (add_pickle_dump,
                                           configure_submission,
                                           configure_visualization)
@@ -79,11 +84,12 @@ def main(argv=None) -> None:
         configure_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.submission_dir:
         configure_submission(cfg, args.submission_dir, args.format_only)
-    runner = build_runner(cfg)
-    if args.out:
-        add_pickle_dump(runner, args.out)
-    runner.test()
+    with config_errors(args.config):
+        runner = build_runner(cfg)
+        if args.out:
+            add_pickle_dump(runner, args.out)
+        runner.test()
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    sys.exit(run_cli(main))

@@ -12,16 +12,17 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from knet.utils.cli import (add_runner_args, export_local_rank,  # noqa: E402
-                            run_cli)
+from knet.utils.cli import (ArgumentParser, add_runner_args,  # noqa: E402
+                            export_local_rank, run_cli)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Train a K-Net / Video K-Net model.')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', path='in-file',
+                        help='train config file path')
     parser.add_argument(
-        '--work-dir',
+        '--work-dir', path='out-dir',
         help='where logs and checkpoints go (default: '
         'work_dirs/<config name>)')
     parser.add_argument(
@@ -48,7 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.engine.runner import build_runner
-    from knet.engine.runner_setup import load_config, prepare_train_cfg
+    from knet.engine.runner_setup import (config_errors, load_config,
+                                          prepare_train_cfg)
     cfg = load_config(args.config, args.cfg_options)
     prepare_train_cfg(
         cfg,
@@ -58,9 +60,10 @@ def main(argv=None) -> None:
         amp=args.amp,
         auto_scale_lr=args.auto_scale_lr,
         resume=args.resume)
-    runner = build_runner(cfg)
-    runner.train()
+    with config_errors(args.config):
+        runner = build_runner(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    sys.exit(run_cli(main))

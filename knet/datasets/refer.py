@@ -22,7 +22,8 @@ Differences from the original, all deliberate:
 * ``getRefIds(image_ids=...)`` works (the original built a list of lists
   and crashed) and ``getAnnIds(ref_ids=...)`` filters (the original
   computed the intersection and then returned the unfiltered list);
-* an unknown dataset, splitBy or split raises ``ValueError`` (the original
+* an unknown dataset, splitBy or split raises ``ValueError`` (a
+  :class:`~knet.formats.io.DataError` for the latter two; the original
   called ``sys.exit``);
 * the refs pickle loads whether Python 2 (``cPickle``, byte strings) or
   Python 3 wrote it, see :func:`load_refs_pickle`;
@@ -30,7 +31,6 @@ Differences from the original, all deliberate:
   by ``showRef`` / ``showMask``.
 """
 import itertools
-import json
 import os.path as osp
 import pickle
 import time
@@ -40,9 +40,12 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 import numpy as np
 
 from knet.formats.coco_mask import segmentation_to_rle
+from knet.formats.io import DataError, register_input
+from knet.formats.validation import Validator
 
-__all__ = ['REFER', 'load_refs_pickle', 'REFER_DATASETS', 'REFER_SPLITS',
-           'REFER_IMAGE_DIRS']
+__all__ = ['REFER', 'load_refs_pickle', 'validate_refs',
+           'validate_refer_instances', 'REFER_DATASETS', 'REFER_SPLITS',
+           'REFER_IMAGE_DIRS', 'REF_KEYS', 'SENTENCE_KEYS']
 
 #: dataset -> the splitBy values released for it.
 REFER_DATASETS: Dict[str, tuple] = {
@@ -70,6 +73,11 @@ REFER_IMAGE_DIRS: Dict[str, str] = {
     'refcoco+': 'images/mscoco/images/train2014',
     'refcocog': 'images/mscoco/images/train2014',
 }
+
+#: keys of every ref in a refs pickle, and of each of its sentences.
+REF_KEYS = ('ref_id', 'ann_id', 'image_id', 'category_id', 'split',
+            'sent_ids', 'sentences')
+SENTENCE_KEYS = ('tokens', 'raw', 'sent', 'sent_id')
 
 #: split names accepted by getRefIds.
 _QUERY_SPLITS = ('train', 'val', 'test', 'testA', 'testB', 'testC',
@@ -116,6 +124,7 @@ def load_refs_pickle(path: str) -> list:
     holding objects that need ``encoding='latin1'``, e.g. numpy arrays, are
     retried with it.)
     """
+    register_input(path)
     with open(path, 'rb') as f:
         raw = f.read()
     try:
@@ -124,13 +133,90 @@ def load_refs_pickle(path: str) -> list:
         try:  # objects such as numpy arrays need 'latin1' (never in refs)
             data = pickle.loads(raw, encoding='latin1')
         except Exception:
-            raise ValueError(f'{path}: cannot unpickle refs '
-                             f'({type(e).__name__}: {e})') from None
+            raise DataError(f'{path}: cannot unpickle refs '
+                            f'({type(e).__name__}: {e})') from None
     data = _decode_bytes(data)
     if not isinstance(data, list):
-        raise ValueError(f'{path}: expected a pickled list of refs, '
-                         f'got {type(data).__name__}')
+        raise DataError(f'{path}: expected a pickled list of refs, '
+                        f'got {type(data).__name__}')
     return data
+
+
+def validate_refs(refs: Any, path: str) -> None:
+    """Check a refs list: unique integer ``ref_id``, every key of
+    :data:`REF_KEYS` with its type (``ann_id`` an integer or a list of them,
+    ``split`` a string), sentences with the keys of :data:`SENTENCE_KEYS`
+    and a ``sent_id`` unique over the whole file."""
+    v = Validator(path)
+    v.array(refs, '')
+    v.unique(refs, 'ref_id', 'refs')
+    sentence_at: Dict[int, str] = {}
+    for i, ref in enumerate(refs):
+        at = f'refs[{i}]'
+        v.mapping(ref, at, REF_KEYS)
+        ann_ids = ref['ann_id']
+        for j, a in enumerate(ann_ids if isinstance(ann_ids, list)
+                              else [ann_ids]):
+            v.integer(a, f'{at}.ann_id' + (f'[{j}]' if isinstance(
+                ann_ids, list) else ''))
+        v.integer(ref['image_id'], f'{at}.image_id')
+        v.integer(ref['category_id'], f'{at}.category_id')
+        v.string(ref['split'], f'{at}.split')
+        for j, sid in enumerate(v.array(ref['sent_ids'], f'{at}.sent_ids')):
+            v.integer(sid, f'{at}.sent_ids[{j}]')
+        for j, sent in enumerate(v.array(ref['sentences'],
+                                         f'{at}.sentences')):
+            st = f'{at}.sentences[{j}]'
+            v.mapping(sent, st, SENTENCE_KEYS)
+            sid = v.integer(sent['sent_id'], f'{st}.sent_id')
+            if sid in sentence_at:
+                raise v.fail(f'{st}.sent_id', f'duplicate sent_id {sid} '
+                             f'(also {sentence_at[sid]})')
+            sentence_at[sid] = st
+            v.string(sent['raw'], f'{st}.raw', nonempty=False)
+            v.string(sent['sent'], f'{st}.sent', nonempty=False)
+            for k, tok in enumerate(v.array(sent['tokens'],
+                                            f'{st}.tokens')):
+                v.string(tok, f'{st}.tokens[{k}]', nonempty=False)
+
+
+def validate_refer_instances(data: Any, path: str) -> None:
+    """Check a REFER ``instances.json``: unique image / annotation /
+    category ids, images with a file name and a positive size, annotations
+    on a known image with a known category, an [x, y, w, h] box and a
+    segmentation (polygons, or RLEs of the image's size)."""
+    v = Validator(path)
+    v.mapping(data, '', ('images', 'annotations', 'categories'))
+    images = v.array(data['images'], 'images')
+    image_at = v.unique(images, 'id', 'images')
+    for i, im in enumerate(images):
+        v.mapping(im, f'images[{i}]', ('file_name', 'height', 'width'))
+        v.string(im['file_name'], f'images[{i}].file_name')
+        v.integer(im['height'], f'images[{i}].height', lo=1)
+        v.integer(im['width'], f'images[{i}].width', lo=1)
+    cats = v.array(data['categories'], 'categories')
+    cat_ids = v.unique(cats, 'id', 'categories')
+    for i, c in enumerate(cats):
+        v.string(c.get('name'), f'categories[{i}].name')
+    anns = v.array(data['annotations'], 'annotations')
+    v.unique(anns, 'id', 'annotations')
+    for i, a in enumerate(anns):
+        at = f'annotations[{i}]'
+        v.mapping(a, at, ('image_id', 'category_id', 'bbox', 'segmentation'))
+        v.known(a['image_id'], image_at, f'{at}.image_id', 'image id')
+        v.known(v.integer(a['category_id'], f'{at}.category_id'), cat_ids,
+                f'{at}.category_id', 'category id')
+        v.bbox(a['bbox'], f'{at}.bbox')
+        im = images[image_at[a['image_id']]]
+        seg = a['segmentation']
+        if isinstance(seg, list) and seg and \
+                all(isinstance(p, dict) for p in seg):
+            for k, part in enumerate(seg):  # a list of RLE parts
+                v.rle(part, f'{at}.segmentation[{k}]', im['height'],
+                      im['width'])
+        else:
+            v.segmentation(seg, f'{at}.segmentation', im['height'],
+                           im['width'])
 
 
 def _id_list(ids: Any) -> list:
@@ -204,25 +290,22 @@ class REFER:
         ref_file = osp.join(self.DATA_DIR, f'refs({splitBy}).p')
         if not osp.isfile(ref_file):
             if splitBy not in REFER_DATASETS[dataset]:
-                raise ValueError(
-                    f'no splitBy {splitBy!r} for {dataset}; known: '
-                    f'{", ".join(REFER_DATASETS[dataset])}')
+                raise DataError(
+                    f'{ref_file}: not found: no splitBy {splitBy!r} for '
+                    f'{dataset}; known: {", ".join(REFER_DATASETS[dataset])}')
             raise FileNotFoundError(f'{ref_file}: refs pickle not found')
         instances_file = osp.join(self.DATA_DIR, 'instances.json')
         if not osp.isfile(instances_file):
             raise FileNotFoundError(f'{instances_file}: not found')
         self.data: Dict[str, Any] = {'dataset': dataset}
         self.data['refs'] = load_refs_pickle(ref_file)
-        with open(instances_file, 'r', encoding='utf-8') as f:
-            try:
-                instances = json.load(f)
-            except ValueError as e:
-                raise ValueError(f'{instances_file}: invalid JSON ({e})') \
-                    from e
+        validate_refs(self.data['refs'], ref_file)
+        from knet.formats.io import load_json
+        instances = load_json(instances_file)
+        validate_refer_instances(instances, instances_file)
         for key in ('images', 'annotations', 'categories'):
-            if not isinstance(instances, dict) or key not in instances:
-                raise ValueError(f'{instances_file}: no {key!r} list')
             self.data[key] = instances[key]
+        self._ref_file = ref_file
         self.createIndex()
         self._log(f'DONE (t={time.time() - tic:.2f}s)')
 
@@ -251,11 +334,17 @@ class REFER:
             imgToRefs.setdefault(ref['image_id'], []).append(ref)
             catToRefs.setdefault(ref['category_id'], []).append(ref)
             ann_ids = [a for a in _ann_ids_of(ref) if a != -1]
+            where = getattr(self, '_ref_file', 'refs')
             for ann_id in ann_ids:
                 if ann_id not in Anns:
-                    raise ValueError(f'ref {ref_id} points to annotation '
-                                     f'{ann_id} missing from instances.json')
+                    raise DataError(f'{where}: ref {ref_id} points to '
+                                    f'annotation {ann_id} missing from '
+                                    'instances.json')
                 annToRef[ann_id] = ref
+            if ref['image_id'] not in Imgs:
+                raise DataError(f'{where}: ref {ref_id} points to image '
+                                f'{ref["image_id"]} missing from '
+                                'instances.json')
             if ann_ids:
                 refToAnn[ref_id] = Anns[ann_ids[0]]
             for sent in ref['sentences']:
@@ -283,8 +372,8 @@ class REFER:
             return [r for r in refs if 'test' in r['split']]
         if split in _QUERY_SPLITS:  # train, val, testAB, testBC, testAC
             return [r for r in refs if r['split'] == split]
-        raise ValueError(f'no such split {split!r}; known: '
-                         f'{", ".join(_QUERY_SPLITS)}')
+        raise DataError(f'no such split {split!r}; known: '
+                        f'{", ".join(_QUERY_SPLITS)}')
 
     def getRefIds(self, image_ids: Any = [], cat_ids: Any = [],
                   ref_ids: Any = [], split: str = '') -> list:

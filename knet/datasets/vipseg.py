@@ -10,7 +10,9 @@ import os.path as osp
 
 from mmdet.registry import DATASETS
 
+from knet.formats.io import read_name_list
 from knet.formats.vipseg import VIPSEG_CATEGORIES, VIPSEG_THING_IDS
+
 from .video_panoptic import VideoPanopticDataset, things_first_metainfo
 
 __all__ = ['VIPSegDataset', 'VIPSEG_METAINFO']
@@ -39,8 +41,8 @@ class VIPSegDataset(VideoPanopticDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{self.ann_file}: VIPSeg split file not '
                                     'found')
-        with open(self.ann_file) as f:
-            names = [line.strip() for line in f if line.strip()]
+        # one video a line, each once (a duplicate would be trained twice)
+        names = read_name_list(self.ann_file, 'video')
         img_root = self.data_prefix.get('img_path', '')
         seg_root = self.data_prefix.get('seg_map_path', '')
         videos = []

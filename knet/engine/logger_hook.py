@@ -7,9 +7,7 @@ lengths: their timings differ) interleave and can leave an invalid file
 (seen as a stray trailing ``}``). Here only the main process writes, through
 a temporary file renamed into place. Everything else is MMEngine's hook.
 """
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, Optional
 
 from mmengine.dist import is_main_process
@@ -17,6 +15,8 @@ from mmengine.fileio import dump
 from mmengine.hooks import LoggerHook
 
 from mmdet.registry import HOOKS
+
+from knet.formats.io import atomic_output
 
 __all__ = ['AtomicLoggerHook']
 
@@ -34,12 +34,5 @@ class AtomicLoggerHook(LoggerHook):
         if not is_main_process():
             return
         path = osp.join(runner.log_dir, self.json_log_path)
-        fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or '.',
-                                   suffix='.json.tmp')
-        os.close(fd)
-        try:
+        with atomic_output(path) as tmp:
             dump(self._process_tags(tag), tmp, file_format='json')
-            os.replace(tmp, path)
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)

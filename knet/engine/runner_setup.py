@@ -1,17 +1,18 @@
 """Runner set-up of tools/train.py and tools/test.py: load the config and
 apply the command-line options to it (see also :mod:`.test_options`)."""
+import contextlib
 import os
 import os.path as osp
 import warnings
-from typing import Optional
+from typing import Iterator, Optional
 
 import torch
 
-from knet.utils.cli import UserError
+from knet.utils.cli import UserError, check_output_path
 from .cpu_distributed import init_cpu_process_group, use_device_aware_ddp
 
 __all__ = ['load_config', 'prepare_train_cfg', 'prepare_test_cfg',
-           'adapt_dist_backend']
+           'adapt_dist_backend', 'config_errors', 'register_data_roots']
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None):
@@ -27,6 +28,30 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+@contextlib.contextmanager
+def config_errors(config_path: str) -> Iterator[None]:
+    """Report what a config cannot build as one line naming the config.
+
+    MMEngine builds the runner's parts from the config (some of them only
+    when ``train()`` / ``test()`` start): an unregistered ``type`` raises a
+    KeyError naming the registry, a misspelt or missing argument a
+    TypeError naming it. Both become a :class:`UserError`; other exceptions
+    pass through unchanged.
+    """
+    try:
+        yield
+    except KeyError as e:
+        text = str(e.args[0]) if e.args else ''
+        if 'registry' not in text:
+            raise
+        raise UserError(f'{config_path}: {text.split(". ")[0]}') from e
+    except TypeError as e:
+        text = str(e)
+        if 'argument' not in text:
+            raise
+        raise UserError(f'{config_path}: {text}') from e
 
 
 def adapt_dist_backend(cfg) -> None:
@@ -45,12 +70,36 @@ def adapt_dist_backend(cfg) -> None:
         init_cpu_process_group(cfg.launcher, dist_cfg['backend'])
 
 
+def register_data_roots(cfg, *loaders: str) -> None:
+    """Declare the ``data_root`` folders of the named dataloaders' datasets
+    (nested ones included) as inputs of the current run, so that no output
+    of the run lands inside a dataset."""
+    from knet.formats.io import register_input
+
+    def visit(node):
+        if isinstance(node, dict):
+            root = node.get('data_root')
+            if isinstance(root, str) and osp.isdir(root):
+                register_input(root, tree=True)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    for name in loaders:
+        visit(cfg.get(name))
+
+
 def _work_dir(cfg, work_dir: Optional[str], config_path: str) -> None:
+    """Set ``cfg.work_dir`` and check, before any work, that it can be
+    written (and is no input of the run)."""
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
+    check_output_path(cfg.work_dir, 'out-dir', 'work_dir')
 
 
 def prepare_train_cfg(cfg,
@@ -62,8 +111,9 @@ def prepare_train_cfg(cfg,
                       resume: Optional[str] = None) -> None:
     """Apply tools/train.py's options to ``cfg`` in place."""
     cfg.launcher = launcher
-    adapt_dist_backend(cfg)
+    register_data_roots(cfg, 'train_dataloader', 'val_dataloader')
     _work_dir(cfg, work_dir, config_path)
+    adapt_dist_backend(cfg)
     if amp:
         if not torch.cuda.is_available():
             raise UserError('--amp needs a CUDA device (none is available)')
@@ -97,8 +147,9 @@ def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
     """Apply tools/test.py's common options to ``cfg`` in place
     (``strict=False``: ``--no-strict``, see :mod:`.runner`)."""
     cfg.launcher = launcher
-    adapt_dist_backend(cfg)
+    register_data_roots(cfg, 'test_dataloader')
     _work_dir(cfg, work_dir, config_path)
+    adapt_dist_backend(cfg)
     if not osp.isfile(checkpoint):
         raise UserError(f'{checkpoint}: checkpoint not found')
     cfg.load_from = checkpoint

@@ -4,9 +4,11 @@
 those of mmdet's ``CocoPanopticDataset``. Panoptic PNGs use the
 panopticapi RGB encoding (:mod:`knet.formats.panopticapi`).
 """
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
-__all__ = ['COCO_PANOPTIC_CATEGORIES', 'COCO_THING_IDS', 'COCO_STUFF_IDS']
+__all__ = ['COCO_PANOPTIC_CATEGORIES', 'COCO_THING_IDS', 'COCO_STUFF_IDS',
+           'validate_panoptic_json', 'validate_segments_info',
+           'validate_video_panoptic_predictions']
 
 _THINGS = (
     (1, 'person'), (2, 'bicycle'), (3, 'car'), (4, 'motorcycle'),
@@ -55,3 +57,118 @@ COCO_PANOPTIC_CATEGORIES: List[Dict] = \
     [dict(id=i, name=n, isthing=0) for i, n in _STUFF]
 COCO_THING_IDS = tuple(i for i, _ in _THINGS)
 COCO_STUFF_IDS = tuple(i for i, _ in _STUFF)
+
+
+# --------------------------------------------------------------------------
+# schema checks of panopticapi JSON files (ground truth and predictions)
+# --------------------------------------------------------------------------
+def _id_kind(v, value, where: str):
+    """Image ids are integers (COCO, Cityscapes-VPS) or strings (VIPSeg)."""
+    if isinstance(value, str):
+        return v.string(value, where)
+    return v.integer(value, where)
+
+
+def validate_segments_info(v, segments: Any, where: str,
+                           categories: Optional[Dict] = None) -> None:
+    """Check one frame's ``segments_info`` with the :class:`Validator`
+    ``v``: a list of objects with a unique integer ``id`` >= 1 (the RGB id
+    of the PNG; 0 is void) and an integer ``category_id`` (one of
+    ``categories`` when given); optional ``iscrowd`` 0/1, ``area`` >= 0 and
+    ``bbox``."""
+    v.array(segments, where)
+    v.unique(segments, 'id', where, lo=1)
+    for k, seg in enumerate(segments):
+        at = f'{where}[{k}]'
+        v.mapping(seg, at, ('category_id',))
+        cat = v.integer(seg['category_id'], f'{at}.category_id')
+        if categories is not None:
+            v.known(cat, categories, f'{at}.category_id', 'category id')
+        if seg.get('iscrowd') is not None:
+            v.one_of(seg['iscrowd'], f'{at}.iscrowd', (0, 1))
+        if seg.get('area') is not None:
+            v.number(seg['area'], f'{at}.area', lo=0)
+        if seg.get('bbox') is not None:
+            v.bbox(seg['bbox'], f'{at}.bbox')
+
+
+def validate_panoptic_json(data: Any, path, predictions: bool = False,
+                           categories: Optional[Dict] = None) -> Dict:
+    """Check a panopticapi JSON and return {category id: category}.
+
+    Ground truth (``predictions=False``): ``categories`` (unique integer
+    ids, a name, ``isthing`` 0/1), ``images`` (unique ids, a file name) and
+    ``annotations``, one per image id at most, each naming a known image, a
+    PNG ``file_name`` and a valid ``segments_info``. Predictions
+    (``pred.json``): only ``annotations`` is required; their categories are
+    checked against ``categories`` when given (else the file's own).
+    """
+    from .validation import Validator
+    v = Validator(path)
+    v.mapping(data, '', ('annotations',) if predictions else
+              ('images', 'annotations', 'categories'))
+    if data.get('categories') is not None:
+        cats = v.array(data['categories'], 'categories')
+        v.unique(cats, 'id', 'categories')
+        for i, c in enumerate(cats):
+            v.string(c.get('name'), f'categories[{i}].name')
+            if c.get('isthing') is not None:
+                v.one_of(c['isthing'], f'categories[{i}].isthing', (0, 1))
+        own = {c['id']: c for c in cats}
+        categories = categories if categories is not None else own
+    images = None
+    if data.get('images') is not None:
+        images = {}
+        for i, im in enumerate(v.array(data['images'], 'images')):
+            v.mapping(im, f'images[{i}]', ('id', 'file_name'))
+            key = _id_kind(v, im['id'], f'images[{i}].id')
+            if key in images:
+                raise v.fail(f'images[{i}].id', f'duplicate id {key!r} '
+                             f'(also images[{images[key]}])')
+            images[key] = i
+            v.string(im['file_name'], f'images[{i}].file_name')
+    seen: Dict[Any, int] = {}
+    for i, ann in enumerate(v.array(data['annotations'], 'annotations')):
+        at = f'annotations[{i}]'
+        v.mapping(ann, at, ('segments_info',) if predictions else
+                  ('image_id', 'file_name', 'segments_info'))
+        if 'image_id' in ann:
+            key = _id_kind(v, ann['image_id'], f'{at}.image_id')
+            if key in seen:
+                raise v.fail(f'{at}.image_id', f'image {key!r} has two '
+                             f'annotations (also annotations[{seen[key]}])')
+            seen[key] = i
+            if images is not None and not predictions:
+                v.known(key, images, f'{at}.image_id', 'image id')
+        if 'file_name' in ann:
+            v.string(ann['file_name'], f'{at}.file_name')
+        validate_segments_info(v, ann['segments_info'], f'{at}.segments_info',
+                               categories)
+    return categories or {}
+
+
+def validate_video_panoptic_predictions(data: Any, path,
+                                        categories: Optional[Dict] = None
+                                        ) -> Dict[str, list]:
+    """Check a video panoptic ``pred.json`` (VIPSeg's official layout:
+    ``annotations`` = one entry per video with ``video_id`` and its frames'
+    ``annotations``, each with ``segments_info``) and return {video id:
+    frame annotations}; each video once."""
+    from .validation import Validator
+    v = Validator(path)
+    v.mapping(data, '', ('annotations',))
+    videos: Dict[str, list] = {}
+    for i, entry in enumerate(v.array(data['annotations'], 'annotations')):
+        at = f'annotations[{i}]'
+        v.mapping(entry, at, ('video_id', 'annotations'))
+        vid = str(_id_kind(v, entry['video_id'], f'{at}.video_id'))
+        if vid in videos:
+            raise v.fail(f'{at}.video_id', f'video {vid!r} is listed twice')
+        frames = v.array(entry['annotations'], f'{at}.annotations')
+        for j, frame in enumerate(frames):
+            fat = f'{at}.annotations[{j}]'
+            v.mapping(frame, fat, ('segments_info',))
+            validate_segments_info(v, frame['segments_info'],
+                                   f'{fat}.segments_info', categories)
+        videos[vid] = frames
+    return videos

@@ -8,7 +8,7 @@ import pytest
 
 from knet.evaluation.writers.youtube_vis import write_youtube_vis_results
 from knet.formats.coco_mask import encode_rle
-from knet.formats.io import run_cli
+from knet.utils.cli import run_cli
 
 from ._tools import load_tool
 
@@ -109,9 +109,14 @@ def test_hand_computed_ap(tmp_path):
 
 
 @pytest.mark.parametrize('mutate,words', [
-    (lambda r: r[0]['segmentations'].pop(), 'segmentations for 2 frames'),
-    (lambda r: r[0].update(video_id=7), 'unknown video_id'),
-    (lambda r: r[0].update(category_id=9), 'unknown category_id'),
+    (lambda r: r[0]['segmentations'].pop(),
+     'result 0.segmentations: has 1 entries for the 2 frames'),
+    (lambda r: r[0].update(video_id=7), 'video_id: unknown video id 7'),
+    (lambda r: r[0].update(category_id=9),
+     'category_id: unknown category id 9'),
+    (lambda r: r[0].update(category_id=1.0), 'expected an integer'),
+    (lambda r: r[0]['segmentations'][1].update(counts='o0o0'),
+     'segmentations[1].counts: invalid RLE counts'),
 ])
 def test_bad_results_one_line(tmp_path, capsys, mutate, words):
     gt, a, b = _gt(tmp_path)

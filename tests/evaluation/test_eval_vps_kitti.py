@@ -11,7 +11,8 @@ import pytest
 from knet.datasets.synthetic import make_synthetic
 from knet.evaluation.writers.kitti_step import KittiStepWriter
 from knet.formats import decode_kitti_step
-from knet.formats.io import read_image, run_cli, save_image
+from knet.formats.io import read_image, save_image
+from knet.utils.cli import run_cli
 
 from ._reference import stq_reference
 from ._tools import ROOT, load_tool

@@ -7,7 +7,8 @@ import pytest
 
 from knet.datasets.synthetic import make_synthetic
 from knet.evaluation.writers.panoptic_video import PanopticVideoWriter
-from knet.formats.io import load_json, read_image, run_cli
+from knet.formats.io import load_json, read_image
+from knet.utils.cli import run_cli
 from knet.formats.panopticapi import rgb2id
 from knet.formats.vipseg import VIPSEG_THING_IDS, decode_vipseg
 

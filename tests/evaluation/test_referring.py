@@ -197,7 +197,7 @@ def test_eval_refer_subprocess(refcoco, tmp_path):
         capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 1
     assert proc.stderr.count('\n') == 1 and 'Traceback' not in proc.stderr
-    assert 'refs(unc).p' in proc.stderr
+    assert '--data-root' in proc.stderr and 'nowhere' in proc.stderr
 
 
 def test_eval_refer_prints_table(refcoco, tmp_path, capsys):

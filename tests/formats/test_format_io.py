@@ -1,11 +1,14 @@
-"""knet.formats.io: atomic writes, link/copy, one-line CLI errors."""
+"""knet.formats.io: atomic writes, link/copy, the run's input guard,
+split files."""
 import os
 
 import numpy as np
 import pytest
 
-from knet.formats.io import (DataError, atomic_write_bytes, link_or_copy,
-                             read_image, run_cli, save_image)
+from knet.formats.io import (DataError, atomic_output, atomic_write_bytes,
+                             is_temporary, link_or_copy, read_image,
+                             read_name_list, register_input, run_record,
+                             save_image, temporary_dir)
 
 
 def test_atomic_write_leaves_no_temp_on_failure(tmp_path, monkeypatch):
@@ -16,7 +19,7 @@ def test_atomic_write_leaves_no_temp_on_failure(tmp_path, monkeypatch):
         raise OSError('disk full')
 
     monkeypatch.setattr(os, 'replace', boom)
-    with pytest.raises(OSError):
+    with pytest.raises(DataError, match=r'x\.json: cannot write \(disk full'):
         atomic_write_bytes(target, b'new')
     assert target.read_bytes() == b'old'
     assert sorted(p.name for p in target.parent.iterdir()) == ['x.json']
@@ -44,14 +47,68 @@ def test_link_or_copy_idempotent(tmp_path):
     assert src.read_bytes() == b'abc'
 
 
-def test_run_cli_one_line(capsys):
-    def main(argv):
-        raise DataError('some/file.png: broken\nsecond line')
+def test_atomic_output_interrupted_and_permissions(tmp_path):
+    target = tmp_path / 'out' / 'model.pth'
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_output(target) as tmp:
+            with open(tmp, 'wb') as f:
+                f.write(b'half')
+            raise KeyboardInterrupt
+    assert not target.exists() and os.listdir(target.parent) == []
+    with atomic_output(target) as tmp:
+        assert is_temporary(tmp) and tmp.endswith('model.pth')
+        with open(tmp, 'wb') as f:
+            f.write(b'full')
+    assert target.read_bytes() == b'full'
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not 0600
 
-    assert run_cli(main, []) == 1
-    err = capsys.readouterr().err
-    assert err == 'error: some/file.png: broken second line\n'
-    assert run_cli(lambda argv: 0, []) == 0
+
+def test_temporary_dir_and_folder_replace(tmp_path):
+    out = tmp_path / 'pan'
+    out.mkdir()
+    (out / 'old.png').write_bytes(b'old')
+    with temporary_dir(tmp_path) as work:
+        (work / 'pan').mkdir()
+        (work / 'pan' / 'new.png').write_bytes(b'new')
+        from knet.formats.io import move_into_place
+        move_into_place(work / 'pan', out)
+    assert sorted(os.listdir(out)) == ['new.png']
+    assert sorted(os.listdir(tmp_path)) == ['pan']
+
+
+def test_run_guard_refuses_inputs(tmp_path):
+    src = tmp_path / 'src'
+    src.mkdir()
+    gt = src / 'gt.png'
+    gt.write_bytes(b'png')
+    alone = tmp_path / 'a.json'
+    alone.write_text('{}')
+    os.link(alone, tmp_path / 'hard.json')
+    with run_record() as run:
+        register_input(src, tree=True)
+        register_input(alone)
+        for bad in (gt, src / 'new' / 'x.json', alone, tmp_path / 'hard.json'):
+            with pytest.raises(DataError, match='refusing to write'):
+                atomic_write_bytes(bad, b'x')
+        atomic_write_bytes(tmp_path / 'ok.json', b'{}')
+        assert run.written == {str(tmp_path / 'ok.json'): None}
+    assert gt.read_bytes() == b'png' and alone.read_text() == '{}'
+    atomic_write_bytes(alone, b'[]')  # outside a run nothing is guarded
+    assert alone.read_text() == '[]'
+
+
+def test_read_name_list(tmp_path):
+    p = tmp_path / 'val.txt'
+    p.write_text('a\n\nb\n')
+    assert read_name_list(p) == ['a', 'b']
+    p.write_text('a\nb\na\n')
+    with pytest.raises(DataError, match=r'val.txt:3: .*listed twice'):
+        read_name_list(p, 'video')
+    p.write_text('../x\n')
+    with pytest.raises(DataError, match='not a plain'):
+        read_name_list(p)
 
 
 @pytest.mark.parametrize('suffix', ['.png', '.bmp', '.jpg', ''])

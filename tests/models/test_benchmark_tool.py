@@ -47,7 +47,9 @@ def test_benchmark_cli(tmp_path, capsys):
 
 
 def test_benchmark_bad_input(tmp_path, capsys):
-    assert main([str(tmp_path / 'nope.py'), '--shape', '8', '8']) == 1
+    from knet.utils.cli import run_cli
+    assert run_cli(main, [str(tmp_path / 'nope.py'), '--shape', '8',
+                          '8']) == 1
     err = capsys.readouterr().err
     assert 'nope.py' in err and 'Traceback' not in err
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from knet.formats.io import run_cli
+from knet.utils.cli import run_cli
 from knet.models.utils.release_checkpoint import (convert_key,
                                                   convert_state_dict)
 from tools.model_converters.knet_to_mmdet3 import main
@@ -115,7 +115,8 @@ def test_cli_refuses_to_overwrite_its_input_or_reconvert(tmp_path, capsys):
     before = src.read_bytes()
     assert run_cli(main, [str(src), str(src)]) == 1
     assert src.read_bytes() == before
-    assert 'overwrite' in capsys.readouterr().err
+    assert 'dst' in (err := capsys.readouterr().err) and \
+        'is the input file' in err
     dst = tmp_path / 'conv.pth'
     assert run_cli(main, [str(src), str(dst)]) == 0
     # a converted checkpoint is not converted a second time

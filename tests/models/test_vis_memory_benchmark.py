@@ -42,7 +42,8 @@ def test_missing_config_is_one_line_error(tmp_path):
 
 
 def test_bad_overlap_is_rejected():
-    with pytest.raises(SystemExit):
+    from knet.utils.cli import UsageError
+    with pytest.raises(UsageError, match='--overlap'):
         _tool().parse_args(['--window', '4', '--overlap', '4'])
 
 

@@ -47,7 +47,7 @@ def test_browse_video_samples(kitti_root, tmp_path):
 
 
 def test_browse_val_split_and_bad_input(kitti_root, tmp_path, capsys):
-    from knet.formats.io import run_cli
+    from knet.utils.cli import run_cli
     script = str(CONFIGS.parents[2] / 'tools/analysis_tools/browse_dataset.py')
     import importlib.util
     spec = importlib.util.spec_from_file_location('browse', script)

@@ -16,7 +16,7 @@ try:
 except ImportError:  # tests/tools became a package
     from tests.tools._data_helpers import REPO, run_tool
 from knet.datasets.synthetic import make_synthetic
-from knet.formats.io import run_cli
+from knet.utils.cli import run_cli
 
 SCRIPT = 'tools/dataset/check_data.py'
 SIZE = (24, 40)
@@ -190,5 +190,7 @@ def test_bad_invocations(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1
     assert 'no-such-dataset' in err
-    rc, out = check(capsys, 'vipseg', '--root', tmp_path / 'absent')
-    assert rc == 1 and 'absent' in out and 'not found' in out
+    assert run_cli(_main(), ['vipseg', '--root',
+                             str(tmp_path / 'absent')]) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'absent: no such folder' in err

@@ -90,4 +90,4 @@ def test_bad_src_and_dst_inside_src(raw, tmp_path):
     assert 'training/image_02' in line
     line = one_line_error(run_tool(SCRIPT, '--src', src, '--dst',
                                    src / 'out'))
-    assert 'outside' in line
+    assert '--dst' in line and 'inside the input folder' in line

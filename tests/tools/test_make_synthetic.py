@@ -15,7 +15,7 @@ try:
 except ImportError:  # tests/tools became a package
     from tests.tools._data_helpers import REPO
 from knet.datasets.synthetic import make_synthetic
-from knet.formats.io import run_cli
+from knet.utils.cli import UsageError, run_cli
 
 SCRIPT = 'tools/dataset/make_synthetic.py'
 
@@ -68,17 +68,19 @@ def test_main_matches_api(tmp_path, dataset):
     (['kitti-step', '--videos', '22'], '21'),
     (['cityscapes', '--test-videos', '1'], 'kitti-step'),
     (['coco_panoptic', '--layout', 'original'], 'vipseg'),
-    (['kitti-step', '--size', '4', '4'], 'small'),
+    (['kitti-step', '--size', '4', '4'], '--size'),
 ])
 def test_bad_arguments_one_line(tmp_path, capsys, argv, words):
     main = _main()
-    assert run_cli(main, argv[:1] + ['--out', str(tmp_path)] + argv[1:]) == 1
+    # 2: a bad command line (argparse's convention)
+    assert run_cli(main, argv[:1] + ['--out', str(tmp_path)] + argv[1:]) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1
     assert words in err
 
 
-def test_unknown_dataset_usage_error(tmp_path):
-    with pytest.raises(SystemExit) as e:
+def test_unknown_dataset_usage_error(tmp_path, capsys):
+    with pytest.raises(UsageError, match='nope'):
         _main()(['nope', '--out', str(tmp_path)])
-    assert e.value.code == 2
+    assert run_cli(_main(), ['nope', '--out', str(tmp_path)]) == 2
+    assert 'invalid choice' in capsys.readouterr().err

@@ -117,7 +117,7 @@ def test_format_only_needs_submission_dir(tmp_path):
     spec.loader.exec_module(module)
     with pytest.raises(UserError, match='--format-only needs '
                        '--submission-dir'):
-        module.main([CONFIG, str(tmp_path / 'missing.pth'),
+        module.main([str(REPO / CONFIG), str(REPO / CONFIG),
                      '--format-only'])
 
 

@@ -25,18 +25,17 @@ import json
 import os
 import os.path as osp
 import sys
-import tempfile
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 try:
-    from knet.utils.cli import UserError, run_cli
+    from knet.utils.cli import ArgumentParser, UserError, run_cli
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..',
                                             '..')))
-    from knet.utils.cli import UserError, run_cli
+    from knet.utils.cli import ArgumentParser, UserError, run_cli
 
 _TRAIN_MARKERS = ('lr', 'iter')
 
@@ -131,24 +130,6 @@ def _match(key: str, rec: dict) -> Optional[str]:
     return None
 
 
-def _atomic_savefig(fig, out: str) -> None:
-    folder = osp.dirname(osp.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    suffix = osp.splitext(out)[1] or '.png'
-    fd, tmp = tempfile.mkstemp(prefix='.curves.', suffix=suffix, dir=folder)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the usual mode
-    try:
-        fig.savefig(tmp, dpi=fig.dpi)
-        os.replace(tmp, out)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def plot_curve(logs: Sequence[LogData],
                keys: Sequence[str],
                out: str,
@@ -194,7 +175,10 @@ def plot_curve(logs: Sequence[LogData],
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    _atomic_savefig(fig, out)
+    from knet.formats.io import atomic_output
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, dpi=fig.dpi,
+                    format=osp.splitext(out)[1][1:].lower() or 'png')
     plt.close(fig)
     return out
 
@@ -237,19 +221,22 @@ def cal_train_time(log: LogData, include_outliers: bool = False) -> Dict:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Analyse MMEngine JSON logs (vis_data/scalars.json).')
     sub = parser.add_subparsers(dest='task', required=True)
     p = sub.add_parser('plot_curve', help='plot values of keys over training')
-    p.add_argument('json_logs', nargs='+', help='JSON log file(s)')
+    p.add_argument('json_logs', nargs='+', path='in-file',
+                   help='JSON log file(s)')
     p.add_argument('--keys', nargs='+', default=['loss'],
                    help='keys to plot (STQ also matches prefix/STQ)')
     p.add_argument('--legend', nargs='+', help='a name per log')
     p.add_argument('--title', help='figure title')
-    p.add_argument('--out', default='curves.png',
+    p.add_argument('--out', default='curves.png', path='out-file',
+                   suffixes=('.png', '.pdf', '.svg'),
                    help='output image (.png, .pdf, .svg)')
     t = sub.add_parser('cal_train_time', help='average time per iteration')
-    t.add_argument('json_logs', nargs='+', help='JSON log file(s)')
+    t.add_argument('json_logs', nargs='+', path='in-file',
+                   help='JSON log file(s)')
     t.add_argument('--include-outliers', action='store_true',
                    help='keep the first iteration of every epoch')
     return parser.parse_args(argv)
@@ -259,8 +246,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     logs = [LogData(p) for p in args.json_logs]
     if args.task == 'plot_curve':
-        out = plot_curve(logs, args.keys, args.out, args.legend, args.title)
-        print(f'saved {out}')
+        plot_curve(logs, args.keys, args.out, args.legend, args.title)
         return
     for log in logs:
         res = cal_train_time(log, args.include_outliers)
@@ -274,4 +260,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    sys.exit(run_cli(main))

@@ -36,19 +36,22 @@ alone imposes, whatever the implementation.
 ``--frames`` samples and the delivered frames/s are reported (compare with
 the model's fps from a normal run).
 """
-import argparse
-import json
-import os
+import os.path as osp
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import torch
-from mmengine.config import DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+from knet.formats.io import dump_json  # noqa: E402
+from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
+                            add_cfg_options, int_range, run_cli)
 
 
 def _sync(device: torch.device) -> None:
@@ -378,60 +381,44 @@ def _print_table(result: dict) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Per-frame latency of a K-Net / Video K-Net config, '
         'split into backbone+FPN, semantic FPN, kernel head, each update '
         'stage, tracking and post-processing; peak memory.')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('--checkpoint', help='optional checkpoint')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+    parser.add_argument('config', path='in-file', help='model config file')
+    parser.add_argument('--checkpoint', path='in-file',
+                        help='optional checkpoint')
+    parser.add_argument('--shape', type=int_range(1, 16384), nargs=2,
+                        metavar=('H', 'W'),
                         default=(384, 1248),
                         help='frame size (default: 384 1248)')
-    parser.add_argument('--frames', type=int, default=5,
+    parser.add_argument('--frames', type=int_range(1), default=5,
                         help='frames of the synthetic sequence')
     parser.add_argument('--device', default='cpu', help='cpu or cuda[:i]')
-    parser.add_argument('--repeat', type=int, default=1,
+    parser.add_argument('--repeat', type=int_range(1), default=1,
                         help='timed passes over the sequence')
-    parser.add_argument('--warmup', type=int, default=1,
+    parser.add_argument('--warmup', type=int_range(0), default=1,
                         help='untimed passes first')
-    parser.add_argument('--threads', type=int,
+    parser.add_argument('--threads', type=int_range(1, 1024),
                         help='torch intra-op threads (default: torch\'s)')
     parser.add_argument('--data', action='store_true',
                         help='time the test data pipeline instead of the '
                         'model (frames/s delivered)')
-    parser.add_argument('--workers', type=int, default=2,
+    parser.add_argument('--workers', type=int_range(0, 256), default=2,
                         help='dataloader workers of --data')
-    parser.add_argument('--seed', type=int, default=0,
+    parser.add_argument('--seed', type=int_range(0, 2**32 - 1), default=0,
                         help='seed of the random weights and frames')
     parser.add_argument('--flops', action='store_true',
                         help='also count the GFLOPs of each component on '
                         'one extra frame (FlopCounterMode)')
-    parser.add_argument('--out', help='write the result as JSON here')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, e.g. '
-        'model.roi_head.test_cfg.merge_resolution=mask')
+    parser.add_argument('--out', path='out-file', suffixes=('.json',),
+                        help='write the result as JSON here')
+    add_cfg_options(parser, 'model.roi_head.test_cfg.merge_resolution=mask')
     args = parser.parse_args(argv)
 
-    if not os.path.isfile(args.config):
-        print(f'error: {args.config}: no such config file', file=sys.stderr)
-        return 1
-    if args.checkpoint and not os.path.isfile(args.checkpoint):
-        print(f'error: {args.checkpoint}: no such checkpoint',
-              file=sys.stderr)
-        return 1
     if args.device.startswith('cuda') and not torch.cuda.is_available():
-        print('error: --device cuda requested but CUDA is not available',
-              file=sys.stderr)
-        return 1
-    if min(args.shape) <= 0 or args.frames <= 0 or args.repeat <= 0:
-        print('error: --shape, --frames and --repeat must be positive',
-              file=sys.stderr)
-        return 1
+        raise UserError(f'--device {args.device}: CUDA is not available')
     if args.threads is not None:
-        if args.threads <= 0:
-            print('error: --threads must be positive', file=sys.stderr)
-            return 1
         torch.set_num_threads(args.threads)
     try:
         if args.data:
@@ -443,10 +430,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    args.warmup, seed=args.seed,
                                    cfg_options=args.cfg_options,
                                    flops=args.flops)
-    except Exception as exc:  # report, no traceback
-        print(f'error: {args.config}: {type(exc).__name__}: {exc}',
-              file=sys.stderr)
-        return 1
+    except (UserError, OSError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a config the model cannot be built from
+        raise UserError(f'{args.config}: {type(exc).__name__}: {exc}') \
+            from exc
     if args.data:
         print(f'data pipeline ({result["workers"]} workers): '
               f'{result["data_fps"]:.2f} frames/s over {result["frames"]} '
@@ -454,14 +442,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     else:
         _print_table(result)
     if args.out:
-        out_dir = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
-        with os.fdopen(fd, 'w') as f:
-            json.dump(result, f, indent=2)
-        os.replace(tmp, args.out)
+        dump_json(result, args.out, indent=2)
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -20,7 +20,6 @@ and prints both times, their ratio and the peak resident memory of the
 evaluation (main process and workers). The goal is a ratio <= 1.5 with
 ``--workers 2``.
 """
-import argparse
 import resource
 import shutil
 import sys
@@ -33,6 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from knet.utils.cli import ArgumentParser, int_range, run_cli  # noqa: E402
 
 
 def _paint(t, size, objects):
@@ -115,17 +116,18 @@ def _cpu() -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--sequences', type=int, default=4)
-    p.add_argument('--frames', type=int, default=100)
-    p.add_argument('--size', type=int, nargs=2, default=(375, 1242),
-                   metavar=('H', 'W'))
-    p.add_argument('--workers', type=int, default=2)
+    p = ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--sequences', type=int_range(1, 21), default=4)
+    p.add_argument('--frames', type=int_range(1, 100000), default=100)
+    p.add_argument('--size', type=int_range(32, 8192), nargs=2,
+                   default=(375, 1242), metavar=('H', 'W'))
+    p.add_argument('--workers', type=int_range(1, 1024), default=2)
     p.add_argument('--small-ids', action='store_true',
                    help='keep every instance id below 256 (G = 0, as in '
                    'most KITTI-STEP frames); default: ids up to ~3000')
-    p.add_argument('--work-dir', help='where to write the data (default: '
-                   'a temporary folder, removed afterwards)')
+    p.add_argument('--work-dir', path='out-dir',
+                   help='where to write the data (default: a temporary '
+                   'folder, removed afterwards)')
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT / 'tools'))
     import eval_vps  # noqa: E402
@@ -175,4 +177,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

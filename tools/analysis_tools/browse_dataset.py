@@ -25,30 +25,31 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
-from knet.formats.io import run_cli  # noqa: E402
+from knet.formats.io import atomic_write_bytes  # noqa: E402
+from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
+                            add_cfg_options, float_range, has_display,
+                            int_range, run_cli)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Write images of pipeline samples (all frames of a '
         'sample side by side, masks coloured by instance id).')
-    parser.add_argument('config', help='config file (a dataset _base_ '
-                        'config or a full model config)')
-    parser.add_argument('--output-dir', required=True,
+    parser.add_argument('config', path='in-file',
+                        help='config file (a dataset _base_ config or a '
+                        'full model config)')
+    parser.add_argument('--output-dir', required=True, path='out-dir',
                         help='folder for the PNG files')
     parser.add_argument('--split', choices=('train', 'val', 'test'),
                         default='train', help='which dataloader to browse '
                         '(default: train)')
-    parser.add_argument('--max', type=int, default=20, metavar='N',
+    parser.add_argument('--max', type=int_range(1), default=20, metavar='N',
                         help='number of samples to write (default: 20)')
     parser.add_argument('--not-show', action='store_true',
                         help='only write files, do not open a window')
-    parser.add_argument('--alpha', type=float, default=0.5,
+    parser.add_argument('--alpha', type=float_range(0, 1), default=0.5,
                         help='opacity of the label colours (default: 0.5)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. '
-                        'train_dataloader.dataset.data_root=data/x/')
+    add_cfg_options(parser, 'train_dataloader.dataset.data_root=data/x/')
     return parser.parse_args(argv)
 
 
@@ -139,31 +140,26 @@ def sample_indices(dataset, limit: int) -> list:
 
 
 def write_image(path: str, image: np.ndarray) -> None:
-    """Write a PNG atomically (temporary name in the folder, then rename)."""
+    """Write a BGR image as a PNG, atomically."""
     import cv2
     ok, data = cv2.imencode('.png', image)
     if not ok:
-        raise ValueError(f'{path}: cannot encode image')
-    tmp = osp.join(osp.dirname(path), f'.tmp_{os.getpid()}_' +
-                   osp.basename(path))
-    with open(tmp, 'wb') as f:
-        f.write(data.tobytes())
-    os.replace(tmp, path)
+        raise UserError(f'{path}: cannot encode the image')
+    atomic_write_bytes(path, data.tobytes())
+
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from mmengine.config import Config
     from mmengine.utils import import_modules_from_strings
     from tqdm import tqdm
 
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(2, 'config file not found', args.config)
-    if args.max < 1:
-        raise ValueError('--max must be >= 1')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    from knet.engine.runner_setup import load_config
+    cfg = load_config(args.config, args.cfg_options)
+    if not args.not_show and not has_display():
+        print('warning: no display (DISPLAY is not set): writing files only',
+              file=sys.stderr)
+        args.not_show = True
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
@@ -172,8 +168,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         import_modules_from_strings(**cfg.custom_imports)
     loader = cfg.get(f'{args.split}_dataloader')
     if loader is None:
-        raise ValueError(f'{args.config}: no {args.split}_dataloader')
-    dataset = DATASETS.build(loader['dataset'])
+        raise UserError(f'{args.config}: no {args.split}_dataloader')
+    try:
+        dataset = DATASETS.build(loader['dataset'])
+    except (UserError, OSError):
+        raise
+    except Exception as e:  # a wrong data_root, a broken annotation file
+        raise UserError(f'{args.config}: cannot build the {args.split} '
+                        f'dataset: {type(e).__name__}: {e}') from None
     palette = dataset.metainfo.get('palette')
     os.makedirs(args.output_dir, exist_ok=True)
     indices = sample_indices(dataset, args.max)
@@ -194,7 +196,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 mmcv.imshow(image, win_name='browse_dataset', wait_time=0)
             except Exception:  # no display: files only
                 args.not_show = True
-    print(f'{len(indices)} samples written to {args.output_dir}')
+    print(f'{len(indices)} samples drawn')
     return 0
 
 

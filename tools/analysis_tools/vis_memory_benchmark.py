@@ -34,7 +34,9 @@ from pathlib import Path
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from knet.formats.io import DataError, atomic_write_bytes, run_cli  # noqa
+from knet.formats.io import DataError, atomic_write_bytes  # noqa: E402
+from knet.utils.cli import (ArgumentParser, float_range,  # noqa: E402
+                            int_range, run_cli)
 
 DEFAULT_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
@@ -42,33 +44,37 @@ DEFAULT_CONFIG = osp.join(
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Peak RSS of windowed VideoKNetVIS inference on a long '
         'synthetic video vs a short one.')
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
+    parser.add_argument('--config', default=DEFAULT_CONFIG, path='in-file',
                         help='VideoKNetVIS config (default: R50 2019)')
-    parser.add_argument('--long', type=int, default=200,
+    parser.add_argument('--long', type=int_range(1, 100000), default=200,
                         help='frames of the long video (default: 200)')
-    parser.add_argument('--short', type=int, default=None,
+    parser.add_argument('--short', type=int_range(1, 100000), default=None,
                         help='frames of the short video (default: --window)')
-    parser.add_argument('--window', type=int, default=20,
+    parser.add_argument('--window', type=int_range(1, 100000), default=20,
                         help='inference window in frames (default: 20)')
-    parser.add_argument('--overlap', type=int, default=4,
+    parser.add_argument('--overlap', type=int_range(0), default=4,
                         help='frames shared by consecutive windows '
                         '(default: 4)')
-    parser.add_argument('--size', type=int, nargs=2, default=(192, 320),
+    parser.add_argument('--size', type=int_range(32, 8192), nargs=2,
+                        default=(192, 320),
                         metavar=('H', 'W'),
                         help='frame size (default: 192 320)')
-    parser.add_argument('--threads', type=int, default=1,
+    parser.add_argument('--threads', type=int_range(1, 1024), default=1,
                         help='torch threads per run (default: 1)')
     parser.add_argument('--with-whole', action='store_true',
                         help='also run the long video as one clip (the '
                         "release's inference; needs much more memory)")
-    parser.add_argument('--max-ratio', type=float, default=1.5,
+    parser.add_argument('--max-ratio', type=float_range(0, lo_open=True),
+                        default=1.5,
                         help='exit 1 if long-windowed / short peak RSS '
                         'exceeds this (default: 1.5)')
-    parser.add_argument('--out', help='write the figures to this JSON file')
-    parser.add_argument('--work-dir', help='keep the synthetic data here '
+    parser.add_argument('--out', path='out-file', suffixes=('.json',),
+                        help='write the figures to this JSON file')
+    parser.add_argument('--work-dir', path='out-dir',
+                        help='keep the synthetic data here '
                         '(default: a temporary folder)')
     # internal: one measurement in this process
     parser.add_argument('--measure', nargs=3, metavar=('ROOT', 'WIN', 'OV'),
@@ -76,9 +82,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.short is None:
         args.short = args.window
-    for name in ('long', 'short', 'window'):
-        if getattr(args, name) <= 0:
-            parser.error(f'--{name} must be positive')
     if not 0 <= args.overlap < args.window:
         parser.error('--overlap must be in [0, --window)')
     return args

@@ -20,7 +20,8 @@ from typing import List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from knet.formats.io import DataError, run_cli  # noqa: E402
+from knet.formats.io import DataError  # noqa: E402
+from knet.utils.cli import ArgumentParser, int_range, run_cli  # noqa: E402
 
 _DEFAULT_ROOTS = {
     'kitti-step': 'data/kitti-step', 'kitti_step': 'data/kitti-step',
@@ -40,18 +41,19 @@ def _checkers():
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Check a dataset tree: layout, counts per split, '
         'decodable files and legal label values. Exit 0 only when usable.')
     parser.add_argument('dataset', help='kitti-step, vipseg, '
                         'youtube_vis_2019, youtube_vis_2021, cityscapes, '
                         'cityscapes_vps, coco, refcoco, refcoco+, refcocog, '
                         'refclef, ...')
-    parser.add_argument('--root', help='dataset root (default: the usual '
+    parser.add_argument('--root', path='in-tree',
+                        help='dataset root (default: the usual '
                         'data/<dataset> folder)')
     parser.add_argument('--full', action='store_true',
                         help='decode every file, not a sample')
-    parser.add_argument('--sample', type=int, default=20,
+    parser.add_argument('--sample', type=int_range(1), default=20,
                         help='files decoded per split without --full '
                         '(default: 20)')
     return parser.parse_args(argv)
@@ -70,8 +72,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not root.is_dir():
         report.error(root, 'dataset root not found (see data/README.md)')
     else:
-        checkers[args.dataset](root, report, full=args.full,
-                               sample=args.sample)
+        try:
+            checkers[args.dataset](root, report, full=args.full,
+                                   sample=args.sample)
+        except DataError as e:  # a file the checker could not go past
+            report.error(root, str(e))
     print(f'{args.dataset} at {root}' + (' (every file decoded)' if args.full
                                          else f' (sample of {args.sample} '
                                          'files per split decoded)'))

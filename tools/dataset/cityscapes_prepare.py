@@ -28,11 +28,8 @@ Example:
 import argparse
 import contextlib
 import io
-import os
 import os.path as osp
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -42,16 +39,18 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 import numpy as np  # noqa: E402
 
 from knet.formats.io import (DataError, dump_json, link_or_copy,  # noqa: E402
-                             read_image, run_cli, save_image)
+                             move_into_place, read_image, save_image,
+                             temporary_dir)
+from knet.utils.cli import ArgumentParser, run_cli  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Cityscapes: trainId / instance-trainId maps, COCO '
         'instance JSON and panoptic JSON + PNGs (cityscapesscripts).')
-    parser.add_argument('--src', required=True,
+    parser.add_argument('--src', required=True, path='in-tree',
                         help='official root with leftImg8bit/ and gtFine/')
-    parser.add_argument('--dst', default='data/cityscapes',
+    parser.add_argument('--dst', default='data/cityscapes', path='out-dir',
                         help='output root (default: data/cityscapes)')
     parser.add_argument('--splits', nargs='+', default=['train', 'val'],
                         help='splits to prepare (default: train val)')
@@ -125,8 +124,7 @@ def panoptic(src: Path, dst: Path, split: str, train_id: bool,
     png_out = dst / 'gtFine' / base
     if json_out.exists() and png_out.is_dir() and not force:
         return
-    tmp = Path(tempfile.mkdtemp(prefix='.tmp_panoptic_', dir=dst))
-    try:
+    with temporary_dir(dst) as tmp:
         with contextlib.redirect_stdout(io.StringIO()):
             try:
                 convert2panoptic(str(src / 'gtFine'), str(tmp), train_id,
@@ -134,24 +132,17 @@ def panoptic(src: Path, dst: Path, split: str, train_id: bool,
             except SystemExit:
                 raise DataError(f'{src / "gtFine" / split}: cityscapesscripts '
                                 'found no *_instanceIds.png') from None
-        if png_out.exists():
-            shutil.rmtree(png_out)
         png_out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp / base, png_out)
+        move_into_place(tmp / base, png_out)
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp / f'{base}.json', json_out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        move_into_place(tmp / f'{base}.json', json_out)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     from tqdm import tqdm
     args = parse_args(argv)
+    # the parser checked --src (a folder, read only) and --dst (outside it)
     src, dst = Path(args.src).resolve(), Path(args.dst).resolve()
-    if not src.is_dir():
-        raise DataError(f'{args.src}: not a directory')
-    if dst == src or src in dst.parents:
-        raise DataError(f'{args.dst}: the output must lie outside --src')
     lut, id2label = label_tables()
     files = {split: collect(src, split) for split in args.splits}
     dst.mkdir(parents=True, exist_ok=True)
@@ -159,10 +150,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         images, anns = [], []
         for img_id, (img, lab, ins) in enumerate(
                 tqdm(items, desc=f'cityscapes {split}', unit='image')):
-            rel_img = img.relative_to(src)
-            link_or_copy(img, dst / rel_img, args.mode)
-            for p in (lab, ins):
-                link_or_copy(p, dst / p.relative_to(src), args.mode)
+            # the labels are checked before anything of the image is written
             label_ids, inst = read_image(lab), read_image(ins)
             if label_ids.ndim != 2 or inst.ndim != 2 or \
                     label_ids.shape != inst.shape:
@@ -171,6 +159,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             bad = np.setdiff1d(np.unique(label_ids), list(id2label))
             if bad.size:
                 raise DataError(f'{lab}: illegal label id {int(bad[0])}')
+            rel_img = img.relative_to(src)
+            link_or_copy(img, dst / rel_img, args.mode)
+            for p in (lab, ins):
+                link_or_copy(p, dst / p.relative_to(src), args.mode)
             stem = str(lab.relative_to(src))[:-len('_labelIds.png')]
             train = dst / f'{stem}_labelTrainIds.png'
             if args.force or not train.exists():

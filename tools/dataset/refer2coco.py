@@ -36,22 +36,24 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from knet.datasets.refer import (REFER, REFER_DATASETS,  # noqa: E402
                                  REFER_IMAGE_DIRS, REFER_SPLITS)
 from knet.formats.coco_mask import segmentation_to_rle  # noqa: E402
-from knet.formats.io import DataError, dump_json, run_cli  # noqa: E402
+from knet.formats.io import DataError, dump_json  # noqa: E402
+from knet.utils.cli import ArgumentParser, run_cli  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Convert a REFER dataset (refs pickle + instances.json) '
         'to one COCO-format JSON per split, with the referring expressions '
         'attached to the annotations.')
-    parser.add_argument('--data-root', required=True,
+    parser.add_argument('--data-root', required=True, path='in-dir',
                         help='REFER data_root (holds <dataset>/ and images/)')
     parser.add_argument('--dataset', required=True,
                         choices=sorted(REFER_DATASETS))
     parser.add_argument('--split-by', required=True,
                         help='unc, google, umd or berkeley (as released for '
                         'the dataset)')
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--out', required=True, path='out-dir',
+                        help='output folder')
     parser.add_argument('--per', choices=('sentence', 'ref'),
                         default='sentence',
                         help='one annotation per expression or per object')
@@ -126,8 +128,6 @@ def convert_split(refer: REFER, split: str, per: str = 'sentence',
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    if not osp.isdir(args.data_root):
-        raise DataError(f'{args.data_root}: data root not found')
     refer = REFER(args.data_root, args.dataset, args.split_by)
     present = list(dict.fromkeys(r['split'] for r in refer.data['refs']))
     order = REFER_SPLITS.get((args.dataset, args.split_by), ())

@@ -40,24 +40,27 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 import numpy as np  # noqa: E402
 
 from knet.formats.io import (DataError, atomic_write_bytes,  # noqa: E402
-                             dump_json, link_or_copy, run_cli, save_image)
+                             dump_json, link_or_copy, read_name_list,
+                             register_input, save_image)
 from knet.formats.panopticapi import id2rgb  # noqa: E402
 from knet.formats.vipseg import (VIPSEG_CATEGORIES,  # noqa: E402
                                  VIPSEG_NUM_CLASSES, vipseg_segments)
+from knet.utils.cli import ArgumentParser, int_range, run_cli  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='VIPSeg: official 720p resize, split files and the '
         'panoptic video JSON + RGB PNGs used by VPQ evaluation.')
-    parser.add_argument('--src', required=True,
+    parser.add_argument('--src', required=True, path='in-tree',
                         help='official VIPSeg root (imgs/ or images/, '
                         'panomasks/, train.txt, val.txt, test.txt)')
-    parser.add_argument('--dst', default='data/VIPSeg',
+    parser.add_argument('--dst', default='data/VIPSeg', path='out-dir',
                         help='output root (default: data/VIPSeg)')
-    parser.add_argument('--short-side', type=int, default=720,
+    parser.add_argument('--short-side', type=int_range(16, 4320),
+                        default=720,
                         help='output frame height (default: 720)')
     parser.add_argument('--mode', choices=('link', 'copy'), default='copy',
                         help='how frames that need no resize are written '
@@ -67,16 +70,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_split(path: Path) -> List[str]:
-    names = [ln.strip() for ln in path.read_text().splitlines()]
-    return [n for n in names if n]
-
-
-def open_image(path: Path):
+def open_image(path: Path, load: bool = True):
+    """The image (decoded, or only its header without ``load``)."""
     from PIL import Image
+    register_input(path)
     try:
         image = Image.open(path)
-        image.load()
+        if load:
+            image.load()
         return image
     except FileNotFoundError:
         raise DataError(f'{path}: file not found') from None
@@ -98,10 +99,19 @@ def process_frame(img_path: Path, mask_path: Optional[Path], out_img: Path,
     written = 0
     need_img = args.force or not out_img.exists()
     need_mask = out_mask is not None and (args.force or not out_mask.exists())
-    image = open_image(img_path) if need_img or need_mask else None
-    size = None
-    if image is not None:
-        size = target_size(*image.size, args.short_side)
+    image = open_image(img_path, load=need_img or need_mask)
+    size = target_size(*image.size, args.short_side)
+    for out in (out_img, out_mask):
+        if out is not None and not args.force and out.exists():
+            check_size(out, size, args.short_side)
+    array = None
+    if need_mask:  # checked before anything of the frame is written
+        mask = open_image(mask_path)
+        if mask.size != image.size:
+            raise DataError(f'{mask_path}: size {mask.size} differs from its '
+                            f'image {img_path} {image.size}')
+        array = np.array(mask.resize(size, Image.NEAREST))
+        check_mask(array, mask_path)
     if need_img:
         if image.size == size:
             link_or_copy(img_path, out_img, args.mode)
@@ -115,18 +125,28 @@ def process_frame(img_path: Path, mask_path: Optional[Path], out_img: Path,
     if out_mask is None:
         return None, written
     if need_mask:
-        mask = open_image(mask_path)
-        if mask.size != image.size:
-            raise DataError(f'{mask_path}: size {mask.size} differs from its '
-                            f'image {img_path} {image.size}')
-        array = np.array(mask.resize(size, Image.NEAREST))
-        check_mask(array, mask_path)
         save_image(out_mask, array.astype(np.uint16))
         written += 1
     else:
         array = np.array(open_image(out_mask))
         check_mask(array, out_mask)
     return array, written
+
+
+def check_size(path: Path, size, short_side: int) -> None:
+    """An output kept from an earlier run must have this run's size."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            have = im.size
+    except Exception as e:
+        raise DataError(f'{path}: cannot read the existing output ({e}); '
+                        'rerun with --force') from None
+    if have != size:
+        raise DataError(f'{path}: exists at {have[0]}x{have[1]}, not the '
+                        f'{size[0]}x{size[1]} of --short-side {short_side} '
+                        '(an earlier run with another size?); rerun with '
+                        '--force to rewrite')
 
 
 def check_mask(array: np.ndarray, path: Path) -> None:
@@ -142,24 +162,29 @@ def check_mask(array: np.ndarray, path: Path) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     from tqdm import tqdm
     args = parse_args(argv)
+    # the parser checked --src (a folder, read only) and --dst (outside it)
     src, dst = Path(args.src).resolve(), Path(args.dst).resolve()
-    if not src.is_dir():
-        raise DataError(f'{args.src}: not a directory')
-    if dst == src or src in dst.parents:
-        raise DataError(f'{args.dst}: the output must lie outside --src')
-    if args.short_side < 1:
-        raise DataError('--short-side must be positive')
     images = src / 'imgs' if (src / 'imgs').is_dir() else src / 'images'
     if not images.is_dir():
         raise DataError(f'{src}: neither imgs/ nor images/ found; --src must '
                         'be the official VIPSeg root')
     splits: Dict[str, List[str]] = {}
+    listed: Dict[str, str] = {}
     for split in SPLITS:
         path = src / f'{split}.txt'
         if path.is_file():
-            splits[split] = read_split(path)
+            splits[split] = read_name_list(path, 'video')
         elif split != 'test':
             raise DataError(f'{path}: missing split file')
+        else:
+            continue
+        if not splits[split] and split != 'test':
+            raise DataError(f'{path}: lists no video')
+        for name in splits[split]:
+            if name in listed:
+                raise DataError(f'{path}: video {name!r} is also listed in '
+                                f'{listed[name]}.txt')
+            listed[name] = split
     jobs = []
     for split, names in splits.items():
         for name in names:

@@ -31,27 +31,30 @@ from typing import Dict, List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from knet.formats.io import DataError, dump_json, load_json, run_cli  # noqa
-from knet.formats.youtube_vis import ytvis_classes  # noqa: E402
+from knet.formats.io import DataError, dump_json, load_json  # noqa: E402
+from knet.formats.youtube_vis import (validate_ytvis_official,  # noqa: E402
+                                      ytvis_classes)
+from knet.utils.cli import ArgumentParser, int_range, run_cli  # noqa: E402
 
 SPLITS = ('train', 'valid', 'test')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='YouTube-VIS official JSON -> COCO-video JSON '
         '(youtube_vis_{version}_{split}.json).')
-    parser.add_argument('-i', '--input', required=True,
+    parser.add_argument('-i', '--input', required=True, path='in-dir',
                         help='folder with {train,valid,test}.json (2019) or '
                         '{train,valid,test}/instances.json (2021)')
-    parser.add_argument('-o', '--output', required=True,
-                        help='folder for the converted JSON files')
+    parser.add_argument('-o', '--output', required=True, path='out-dir',
+                        help='folder for the converted JSON files (may be '
+                        'the input folder: the names differ)')
     parser.add_argument('--version', choices=('2019', '2021'), required=True,
                         help='YouTube-VIS release')
-    parser.add_argument('--holdout', type=int, default=0, metavar='N',
-                        help='carve N training videos into a local '
-                        'validation split (default: 0, none)')
-    parser.add_argument('--seed', type=int, default=0,
+    parser.add_argument('--holdout', type=int_range(0), default=0,
+                        metavar='N', help='carve N training videos into a '
+                        'local validation split (default: 0, none)')
+    parser.add_argument('--seed', type=int_range(0, 2**32 - 1), default=0,
                         help='seed of the hold-out choice (default: 0)')
     return parser.parse_args(argv)
 
@@ -61,33 +64,6 @@ def find_split(root: Path, split: str) -> Optional[Path]:
         if path.is_file():
             return path
     return None
-
-
-def validate(data: Dict, path: Path) -> None:
-    """Raise DataError on structural problems, naming file and video."""
-    for key in ('videos', 'categories'):
-        if not isinstance(data.get(key), list):
-            raise DataError(f'{path}: no "{key}" list; not a YouTube-VIS '
-                            'annotation file')
-    lengths = {}
-    for v in data['videos']:
-        if not v.get('file_names'):
-            raise DataError(f'{path}: video {v.get("id")} has no file_names')
-        lengths[v['id']] = len(v['file_names'])
-    cat_ids = {c['id'] for c in data['categories']}
-    for a in data.get('annotations') or ():
-        if a.get('video_id') not in lengths:
-            raise DataError(f'{path}: annotation {a.get("id")} refers to '
-                            f'unknown video {a.get("video_id")}')
-        n = lengths[a['video_id']]
-        for key in ('segmentations', 'bboxes', 'areas'):
-            if len(a.get(key) or ()) != n:
-                raise DataError(f'{path}: annotation {a.get("id")} has '
-                                f'{len(a.get(key) or ())} {key} for a video '
-                                f'of {n} frames')
-        if a.get('category_id') not in cat_ids:
-            raise DataError(f'{path}: annotation {a.get("id")} has unknown '
-                            f'category {a.get("category_id")}')
 
 
 def convert(data: Dict, path: Path, desc: str = '') -> Dict:
@@ -112,11 +88,9 @@ def convert(data: Dict, path: Path, desc: str = '') -> Dict:
                 bbox = a['bboxes'][frame_id]
                 if bbox is None:
                     continue
+                # validate_ytvis_official: a box comes with a mask and area
                 seg, area = a['segmentations'][frame_id], \
                     a['areas'][frame_id]
-                if seg is None or area is None:
-                    raise DataError(f'{path}: annotation {a["id"]} frame '
-                                    f'{frame_id} has a box but no mask/area')
                 if a['id'] not in instance_of:
                     instance_of[a['id']] = instance_id
                     instance_id += 1
@@ -152,21 +126,31 @@ def main(argv: Optional[List[str]] = None) -> int:
     import numpy as np
     args = parse_args(argv)
     root, out = Path(args.input), Path(args.output)
-    if not root.is_dir():
-        raise DataError(f'{root}: not a directory')
     found = {s: find_split(root, s) for s in SPLITS}
     if not any(found.values()):
         raise DataError(f'{root}: no train.json / valid.json / test.json '
                         '(or <split>/instances.json) found')
+    if args.holdout and found['train'] is None:
+        raise DataError(f'--holdout {args.holdout}: no train annotations in '
+                        f'{root} to hold videos out of')
     prefix = f'youtube_vis_{args.version}'
-    for split in SPLITS:
+    loaded = {}
+    for split in SPLITS:  # read and check everything before writing
         path = found[split]
         if path is None:
             print(f'warning: no {split} annotations in {root}; skipped',
                   file=sys.stderr)
             continue
         data = load_json(path)
-        validate(data, path)
+        validate_ytvis_official(data, path)
+        loaded[split] = data
+    if args.holdout:
+        n = len(loaded['train']['videos'])
+        if not 0 < args.holdout < n:
+            raise DataError(f'--holdout {args.holdout}: must lie in '
+                            f'1..{n - 1} ({found["train"]} has {n} videos)')
+    for split, data in loaded.items():
+        path = found[split]
         cats = sorted(data['categories'], key=lambda c: c['id'])
         names = [c.get('name') for c in cats]
         if names != list(ytvis_classes(args.version)):
@@ -178,9 +162,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(summary(f'{prefix}_{split}', coco))
         if split == 'train' and args.holdout:
             ids = sorted(v['id'] for v in data['videos'])
-            if not 0 < args.holdout < len(ids):
-                raise DataError(f'{path}: --holdout {args.holdout} must lie '
-                                f'in 1..{len(ids) - 1} ({len(ids)} videos)')
             rng = np.random.default_rng(args.seed)
             picked = rng.choice(ids, args.holdout, replace=False)
             held = sorted(int(i) for i in picked)

@@ -30,20 +30,25 @@ if importlib.util.find_spec('knet') is None:  # a checkout, not installed
     sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..',
                                             '..')))
 
-from knet.utils.cli import UserError, run_cli  # noqa: E402
+from knet.utils.cli import (ArgumentParser, UsageError,  # noqa: E402
+                            UserError, float_range, int_range, run_cli)
+
+#: --out: a video file with one of these suffixes, or a folder (no suffix)
+VIDEO_OUTPUTS = ('.mp4', '.gif')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Video panoptic segmentation demo: video in, video out.')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', path='in-file', help='model config file')
+    parser.add_argument('checkpoint', path='in-file', help='checkpoint file')
     parser.add_argument(
-        '--input', required=True,
+        '--input', required=True, path='in-path',
         help='a video file (mp4, avi, mov, ...) or a folder of frames')
     parser.add_argument(
-        '--out', required=True,
-        help='output video (.mp4 or .gif) or a folder for PNG frames')
+        '--out', required=True, path='out-path',
+        help='output video (.mp4 or .gif) or a folder (a name without '
+        'suffix) for PNG frames')
     parser.add_argument('--device', default='cpu',
                         help='torch device, e.g. cpu, cuda, cuda:1')
     parser.add_argument(
@@ -52,17 +57,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         'the model (refused by default); checkpoints of the original '
         'release are converted either way')
     parser.add_argument(
-        '--save-pred', metavar='DIR',
+        '--save-pred', metavar='DIR', path='out-dir',
         help='also write the predictions in the KITTI-STEP submission '
         'format to DIR/<seq>/<frame>.png')
-    parser.add_argument('--seq-id', type=int, default=0,
+    parser.add_argument('--seq-id', type=int_range(0, 9999), default=0,
                         help='sequence number used by --save-pred')
-    parser.add_argument('--fps', type=float, default=None,
+    parser.add_argument('--fps', type=float_range(0, 1000, lo_open=True),
+                        default=None,
                         help='output frame rate (default: the input\'s, '
                         'or 10)')
-    parser.add_argument('--max-frames', type=int, default=None,
+    parser.add_argument('--max-frames', type=int_range(1), default=None,
                         help='stop after this many frames')
-    parser.add_argument('--alpha', type=float, default=0.6,
+    parser.add_argument('--alpha', type=float_range(0, 1), default=0.6,
                         help='colour weight over the frame (0..1)')
     parser.add_argument('--show-ids', action=argparse.BooleanOptionalAction,
                         default=True, help='write track ids on things')
@@ -72,9 +78,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=True, help='draw segment borders')
     parser.add_argument('--side-by-side', action='store_true',
                         help='show the input frame left of the overlay')
-    parser.add_argument('--score-thr', type=float, default=0.3,
+    parser.add_argument('--score-thr', type=float_range(0, 1), default=0.3,
                         help='VIS models: minimum instance score drawn')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    suffix = osp.splitext(args.out.rstrip('/'))[1].lower()
+    if suffix and suffix not in VIDEO_OUTPUTS:
+        raise UsageError(f'--out {args.out}: a video must end with '
+                         f'{" or ".join(VIDEO_OUTPUTS)}; a frame folder has '
+                         'no suffix')
+    if not suffix and osp.isfile(args.out):
+        raise UsageError(f'--out {args.out}: is a file; a frame folder or a '
+                         f'{"/".join(VIDEO_OUTPUTS)} video is expected')
+    return args
 
 
 class _FrameTee:
@@ -101,10 +116,6 @@ class _FrameTee:
 
 def _load_model(config: str, checkpoint: str, device: str,
                 strict: bool = True):
-    if not osp.isfile(config):
-        raise UserError(f'{config}: config file not found')
-    if not osp.isfile(checkpoint):
-        raise UserError(f'{checkpoint}: checkpoint not found')
     if device.startswith('cuda'):
         import torch
         if not torch.cuda.is_available():
@@ -165,8 +176,6 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.visualization.video_io import FrameSource, open_writer
     source = FrameSource(args.input)  # fails early on an unreadable input
-    if not 0.0 <= args.alpha <= 1.0:
-        raise UserError(f'--alpha must lie in [0, 1], got {args.alpha}')
     model = _load_model(args.config, args.checkpoint, args.device,
                         strict=not args.no_strict)
     infer = _inference_fn(model)
@@ -228,4 +237,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    sys.exit(run_cli(main))

@@ -11,7 +11,6 @@ The key mapping (and the Swin patch-merging re-ordering) is documented in
 printed and left out; ``--strict`` makes them an error.
 """
 import argparse
-import io
 import os.path as osp
 import sys
 from typing import List, Optional, Sequence
@@ -22,21 +21,22 @@ if __package__ in (None, ''):  # run as a script from a checkout
 
 import torch  # noqa: E402
 
-from knet.formats.io import atomic_write_bytes, run_cli  # noqa: E402
+from knet.formats.io import atomic_output  # noqa: E402
 from knet.models.utils.release_checkpoint import (  # noqa: E402
     convert_key, convert_state_dict, is_release_layout)
-from knet.utils.cli import UserError  # noqa: E402
+from knet.utils.cli import ArgumentParser, UserError, run_cli  # noqa: E402
 
 __all__ = ['convert_key', 'convert_state_dict', 'main']
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Convert an original K-Net / Video K-Net checkpoint '
         '(mmdet 2.x names) to this code base (mmdet 3.x names).')
-    parser.add_argument('src', help='checkpoint of the release (.pth)')
-    parser.add_argument('dst', help='output checkpoint (.pth); must not be '
-                        'SRC')
+    parser.add_argument('src', path='in-file',
+                        help='checkpoint of the release (.pth)')
+    parser.add_argument('dst', path='out-file',
+                        help='output checkpoint (.pth); must not be SRC')
     parser.add_argument(
         '--strict', action='store_true',
         help='fail when some keys have no counterpart')
@@ -45,12 +45,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     from knet.models.utils.checkpoint_loading import read_checkpoint
-    args = parse_args(argv)
-    if osp.exists(args.dst) and osp.exists(args.src) and \
-            osp.samefile(args.src, args.dst):
-        raise UserError(f'{args.dst}: the output would overwrite the input')
-    if osp.isdir(args.dst):
-        raise UserError(f'{args.dst}: is a folder, expected a file name')
+    args = parse_args(argv)  # checks that dst is not src and is writable
     ckpt = read_checkpoint(args.src)
     state_dict = ckpt.get('state_dict', ckpt)
     meta = dict(ckpt['meta']) if isinstance(ckpt.get('meta'), dict) else {}
@@ -65,11 +60,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                         'mapped (listed above)')
     meta['converted_from'] = osp.basename(args.src)
     meta['converter'] = 'tools/model_converters/knet_to_mmdet3.py'
-    buf = io.BytesIO()
-    torch.save({'state_dict': new_sd, 'meta': meta}, buf)
-    atomic_write_bytes(args.dst, buf.getvalue())
-    print(f'converted {len(new_sd)} tensors ({len(unmapped)} unmapped) '
-          f'-> {osp.abspath(args.dst)}')
+    with atomic_output(args.dst) as tmp:
+        torch.save({'state_dict': new_sd, 'meta': meta}, tmp)
+    print(f'converted {len(new_sd)} tensors ({len(unmapped)} unmapped)')
     return 0
 
 

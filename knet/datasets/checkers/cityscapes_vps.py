@@ -5,15 +5,18 @@ Checked: ``train/img`` with a ``train/labelmap`` map per frame
 ``val/img_all``, ``val/panoptic_video``, the JSON files
 (``instances_train_city_vps_rle.json``, ``panoptic_im_train_city_vps.json``,
 ``panoptic_gt_val_city_vps.json``; ``im_all_info_val_city_vps.json``
-optional), one panoptic PNG per entry of the val JSON; decoded (a sample,
-all with ``full``): label maps of the image's size, trainIds 0..18 / 255,
-panoptic PNG ids all listed in ``segments_info`` with categories 0..18.
+optional), the val JSON's schema, one panoptic PNG per entry of it;
+decoded (a sample, all with ``full``): label maps of the image's size,
+trainIds 0..18 / 255, panoptic PNG ids all listed in ``segments_info``
+with categories 0..18.
 Counts videos (the first 4 characters of a name) and frames per split.
 """
 from pathlib import Path
 
 import numpy as np
 
+from knet.formats.coco_panoptic import validate_panoptic_json
+from knet.formats.io import DataError
 from knet.formats.panopticapi import rgb2id
 
 from .base import CheckReport, register_checker
@@ -69,6 +72,13 @@ def check_cityscapes_vps(root, report: CheckReport, full: bool = False,
     for d in (vimg, vpan, root / 'val' / 'img_all'):
         if not d.is_dir():
             report.error(d, 'missing', _FIX)
+    if val is not None:
+        try:
+            validate_panoptic_json(val, root / 'panoptic_gt_val_city_vps.json')
+        except DataError as e:
+            where, _, message = str(e).partition(': ')
+            report.error(where, message, _FIX)
+            val = None
     if val is not None and vimg.is_dir() and vpan.is_dir():
         anns = val.get('annotations') or []
         report.count('val', 'videos', len({a['file_name'][:4]

@@ -4,14 +4,18 @@ Checked per split (train2017, val2017): ``annotations/panoptic_{split}.json``
 (and ``instances_{split}.json``, a warning when missing), the image folder
 ``{split}/`` and the panoptic PNG folder (``panoptic_{split}/`` as in
 Detectron2, or ``annotations/panoptic_{split}/`` as in mmdet's configs),
-an image and a PNG for every annotation; decoded (a sample, all with
-``full``): PNGs of the image's size whose segment ids are all listed in
-``segments_info``, with categories from the JSON's category list.
+an image and a PNG for every annotation, the JSON's schema
+(:func:`~knet.formats.coco_panoptic.validate_panoptic_json`); decoded (a
+sample, all with ``full``): PNGs of the image's size whose segment ids are
+all listed in ``segments_info``, with categories from the JSON's category
+list.
 """
 from pathlib import Path
 
 import numpy as np
 
+from knet.formats.coco_panoptic import validate_panoptic_json
+from knet.formats.io import DataError
 from knet.formats.panopticapi import rgb2id
 
 from .base import CheckReport, register_checker
@@ -44,6 +48,13 @@ def check_coco(root, report: CheckReport, full: bool = False,
             report.error(root / f'panoptic_{split}', 'missing panoptic PNG '
                          'folder (also looked in annotations/)', fix)
         if data is None or pan_dir is None or not img_dir.is_dir():
+            continue
+        try:
+            validate_panoptic_json(data, root / 'annotations' /
+                                   f'panoptic_{split}.json')
+        except DataError as e:
+            where, _, message = str(e).partition(': ')
+            report.error(where, message, fix)
             continue
         images = {im['id']: im for im in data.get('images', [])}
         cats = {c['id'] for c in data.get('categories', [])}

@@ -32,9 +32,6 @@ _IMAGE_FIX = {
     'coco': 'ln -s /path/to/coco/train2014 {root}/images/mscoco/images/'
             'train2014',
 }
-_REF_KEYS = ('ref_id', 'ann_id', 'image_id', 'category_id', 'split',
-             'sent_ids', 'sentences')
-_SENT_KEYS = ('tokens', 'raw', 'sent', 'sent_id')
 
 
 def _sample(items: list, n: int) -> list:
@@ -57,8 +54,11 @@ def _refer_roots(root: Path, dataset: str):
 
 def _check_refer(dataset: str, root, report: CheckReport, full: bool = False,
                  sample: int = 20) -> None:
+    from knet.formats.io import DataError, load_json
+
     from ..refer import (REFER_DATASETS, REFER_IMAGE_DIRS, REFER_SPLITS,
-                         load_refs_pickle)
+                         load_refs_pickle, validate_refer_instances,
+                         validate_refs)
     data_root, ddir = _refer_roots(Path(root), dataset)
     fix_ann = f'download {dataset}.zip from {_REFER_URL.format(ds=dataset)} ' \
               f'and unzip it into {data_root}'
@@ -74,31 +74,13 @@ def _check_refer(dataset: str, root, report: CheckReport, full: bool = False,
         report.error(inst_path, 'missing', fix_ann)
     else:
         try:
-            with open(inst_path, encoding='utf-8') as f:
-                inst = json.load(f)
-            for key in ('images', 'annotations', 'categories'):
-                if not isinstance(inst.get(key), list):
-                    raise ValueError(f'no {key!r} list')
+            inst = load_json(inst_path)
+            validate_refer_instances(inst, inst_path)
             images = {im['id']: im for im in inst['images']}
             anns = {a['id']: a for a in inst['annotations']}
-            cat_ids = {c['id'] for c in inst['categories']}
-            for a in inst['annotations']:
-                for key in ('image_id', 'category_id', 'bbox',
-                            'segmentation'):
-                    if key not in a:
-                        raise ValueError(f'annotation {a.get("id")} has no '
-                                         f'{key!r}')
-                if a['image_id'] not in images:
-                    raise ValueError(f'annotation {a["id"]} names unknown '
-                                     f'image {a["image_id"]}')
-                if a['category_id'] not in cat_ids:
-                    raise ValueError(f'annotation {a["id"]} names unknown '
-                                     f'category {a["category_id"]}')
-                if len(a['bbox']) != 4:
-                    raise ValueError(f'annotation {a["id"]}: bbox is not '
-                                     f'[x, y, w, h]')
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            report.error(inst_path, f'invalid instances.json: {e}', fix_ann)
+        except DataError as e:
+            report.error(inst_path, 'invalid instances.json: '
+                         f'{str(e).partition(": ")[2]}', fix_ann)
             images, anns = {}, {}
         else:
             report.count('all', 'images', len(images))
@@ -114,31 +96,24 @@ def _check_refer(dataset: str, root, report: CheckReport, full: bool = False,
             continue
         try:
             refs = load_refs_pickle(str(path))
-        except Exception as e:  # any unpickling failure is a bad file
-            report.error(path, f'cannot load: {type(e).__name__}: {e}',
-                         fix_ann)
+            validate_refs(refs, str(path))
+        except DataError as e:  # not a pickle, or malformed refs
+            report.error(path, str(e).partition(': ')[2], fix_ann)
             continue
         known = set(REFER_SPLITS[(dataset, sb)])
         per_split: Dict[str, list] = {}
         bad: Optional[str] = None
         for ref in refs:
-            missing = [k for k in _REF_KEYS if k not in ref]
-            if missing:
-                bad = f'ref {ref.get("ref_id")} lacks {", ".join(missing)}'
-                break
-            sent_missing = [k for s in ref['sentences'] for k in _SENT_KEYS
-                            if k not in s]
-            if sent_missing:
-                bad = f'ref {ref["ref_id"]}: sentence lacks ' \
-                      f'{sorted(set(sent_missing))}'
-                break
             if ref['split'] not in known:
                 report.warn(path, f'ref {ref["ref_id"]} has split '
                             f'{ref["split"]!r}, expected one of '
                             f'{sorted(known)}')
-            if anns and ref['ann_id'] not in anns:
+            ann_ids = ref['ann_id'] if isinstance(ref['ann_id'], list) \
+                else [ref['ann_id']]  # a list in gRefCOCO, -1: no target
+            lost = [a for a in ann_ids if a != -1 and a not in anns]
+            if anns and lost:
                 bad = f'ref {ref["ref_id"]} points to annotation ' \
-                      f'{ref["ann_id"]} missing from instances.json'
+                      f'{lost[0]} missing from instances.json'
                 break
             if images and ref['image_id'] not in images:
                 bad = f'ref {ref["ref_id"]} points to image ' \

@@ -1,7 +1,8 @@
 """VIPSeg layout check (720p layout of ``data/VIPSeg``).
 
 Checked: ``images/``, ``panomasks/``, ``train.txt`` / ``val.txt`` (and
-``test.txt``), every listed video folder, a panomask for every frame of a
+``test.txt``: each lists at least one video, each video once), every listed
+video folder, a panomask for every frame of a
 train / val video (and no mask without its frame); decoded (a sample, all
 with ``full``): images, single-channel integer panomasks of the image's
 size whose values decode to a category 0..123 (a warning when a stuff
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knet.formats.io import DataError, read_name_list
 from knet.formats.vipseg import (VIPSEG_NUM_CLASSES, VIPSEG_THING_IDS,
                                  VIPSEG_THING_THRESHOLD, vipseg_category)
 
@@ -62,8 +64,15 @@ def check_vipseg(root, report: CheckReport, full: bool = False,
             else:
                 report.error(path, 'missing split file', _fix(root))
             continue
-        names = [n.strip() for n in path.read_text().splitlines()
-                 if n.strip()]
+        try:
+            names = read_name_list(path, 'video')
+        except DataError as e:  # a duplicate, a path, not text
+            where, _, message = str(e).partition(': ')
+            report.error(where, message)
+            continue
+        if not names:
+            report.error(path, 'lists no video', _fix(root))
+            continue
         report.count(split, 'videos', len(names))
         labelled = split != 'test'
         frames = []

@@ -2,15 +2,18 @@
 
 Checked: the converted ``annotations/youtube_vis_{version}_{split}.json``
 (train required, valid optional) against ``{split}/JPEGImages/``: the
-categories are the version's 40 classes, every image of every video exists
-and frames of a video are numbered 0.. without gaps, annotations refer to
-known images and categories; decoded (a sample, all with ``full``): the
-frames, and the masks (RLE / polygon) whose size must match the image.
+categories are the version's 40 classes, the JSON's schema
+(:func:`~knet.formats.youtube_vis.validate_coco_video`: unique ids, frames
+of a video numbered 0.. without gaps, annotations on known images with known
+categories, masks of the image's size), every image of every video exists;
+decoded (a sample, all with ``full``): the frames, and the masks whose size
+must match the image.
 """
 from pathlib import Path
 
 from knet.formats.coco_mask import rle_to_mask
-from knet.formats.youtube_vis import ytvis_classes
+from knet.formats.io import DataError
+from knet.formats.youtube_vis import validate_coco_video, ytvis_classes
 
 from .base import CheckReport, register_checker
 from ._util import decode, load_json, pick
@@ -44,10 +47,11 @@ def _check(version: str, root, report: CheckReport, full: bool,
         data = load_json(path, report, _fix(root, version))
         if data is None:
             continue
-        if not all(isinstance(data.get(k), list)
-                   for k in ('videos', 'images', 'categories')):
-            report.error(path, 'not a COCO-video JSON (videos, images, '
-                         'categories)', _fix(root, version))
+        try:
+            validate_coco_video(data, path)
+        except DataError as e:
+            where, _, message = str(e).partition(': ')
+            report.error(where, message, _fix(root, version))
             continue
         cats = sorted(data['categories'], key=lambda c: c['id'])
         names = [c.get('name') for c in cats]
@@ -63,26 +67,11 @@ def _check(version: str, root, report: CheckReport, full: bool,
         report.count(split, 'frames', len(data['images']))
         report.count(split, 'annotations', len(data.get('annotations', [])))
         images = {im['id']: im for im in data['images']}
-        by_video = {}
-        for im in data['images']:
-            by_video.setdefault(im['video_id'], []).append(im['frame_id'])
-        for vid, frame_ids in by_video.items():
-            if sorted(frame_ids) != list(range(len(frame_ids))):
-                report.error(path, f'video {vid}: frame_id values are not '
-                             '0..n-1')
         for im in data['images']:
             if not (img_dir / im['file_name']).is_file():
                 report.error(img_dir / im['file_name'], 'missing (listed in '
                              f'{path.name})')
-        cat_ids = {c['id'] for c in data['categories']}
         anns = data.get('annotations') or []
-        for a in anns:
-            if a.get('image_id') not in images:
-                report.error(path, f'annotation {a.get("id")} refers to '
-                             f'unknown image {a.get("image_id")}')
-            elif a.get('category_id') not in cat_ids:
-                report.error(path, f'annotation {a.get("id")}: illegal '
-                             f'category_id {a.get("category_id")}')
         decoded = set()
         for im in pick(data['images'], sample, full):
             p = img_dir / im['file_name']

@@ -31,13 +31,14 @@ Also :func:`make_dynrefer` builds the DynRefer region-captioning tree
 """
 import io
 import json
-import os
 import pickle
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
+
+from knet.formats.io import atomic_output, atomic_write_bytes, save_image
 
 from ..checkers.refer import DYNREFER_ANN_FILES
 from ..refer import REFER_DATASETS, REFER_IMAGE_DIRS, REFER_SPLITS
@@ -227,16 +228,13 @@ def write_refs_pickle(path, refs: List[dict], style: str = 'py2',
     ``style='py2'``: Python-2 cPickle stream, keys as byte str and text as
     byte str (``text_as_bytes``) or unicode; ``style='py3'``: ``pickle``.
     """
-    path = Path(path)
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
+    if style not in ('py2', 'py3'):
+        raise ValueError(f"style must be 'py2' or 'py3', got {style!r}")
+    with atomic_output(path) as tmp, open(tmp, 'xb') as f:
         if style == 'py2':
             dump_py2_pickle(to_py2_strings(refs, text_as_bytes), f, protocol)
-        elif style == 'py3':
-            pickle.dump(refs, f, protocol=protocol)
         else:
-            raise ValueError(f"style must be 'py2' or 'py3', got {style!r}")
-    os.replace(tmp, path)
+            pickle.dump(refs, f, protocol=protocol)
 
 
 # --------------------------------------------------------------- generation
@@ -302,7 +300,6 @@ def make_refer(dataset: str, out, videos: int = 2, frames: int = 6,
     for sb in split_bys:
         if (dataset, sb) not in REFER_SPLITS:
             raise ValueError(f'no splitBy {sb!r} for {dataset}')
-    from PIL import Image
 
     rng = np.random.default_rng(seed)
     out = Path(out)
@@ -328,9 +325,8 @@ def make_refer(dataset: str, out, videos: int = 2, frames: int = 6,
         else:
             file_name = f'COCO_train2014_{image_id:012d}.jpg'
         path = image_dir / file_name
-        path.parent.mkdir(parents=True, exist_ok=True)
         pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(path, quality=90)
+        save_image(path, pixels, quality=90)
         img = {'license': 1, 'file_name': file_name, 'height': h, 'width': w,
                'id': image_id, 'date_captured': '2013-11-14 11:18:45'}
         if not clef:
@@ -404,9 +400,7 @@ def make_refer(dataset: str, out, videos: int = 2, frames: int = 6,
                  'images': images, 'licenses': [{'id': 1, 'name': 'none'}],
                  'annotations': annotations, 'categories': categories}
     inst_path = data_dir / 'instances.json'
-    tmp = inst_path.with_name('instances.json.tmp')
-    tmp.write_text(json.dumps(instances), encoding='utf-8')
-    os.replace(tmp, inst_path)
+    atomic_write_bytes(inst_path, json.dumps(instances).encode())
 
     referable = [a for a in annotations if not a['iscrowd']]
     by_image: Dict[int, List[dict]] = {}
@@ -475,7 +469,6 @@ def make_dynrefer(out, images: int = 2, size: Tuple[int, int] = (32, 48),
     refcocog train/val, coco2017 val). Returns ``{source: {'images':
     [paths], 'ann_files': [paths]}}``.
     """
-    from PIL import Image
     rng = np.random.default_rng(seed)
     out = Path(out)
     ann_files = ann_files or {
@@ -493,8 +486,9 @@ def make_dynrefer(out, images: int = 2, size: Tuple[int, int] = (32, 48),
         paths, recs = [], []
         for image_id in ids:
             name = _dynrefer_file_name(source, image_id)
-            Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-                            ).save(img_dir / name, quality=90)
+            save_image(img_dir / name, rng.integers(0, 256, (h, w, 3),
+                                                    dtype=np.uint8),
+                       quality=90)
             paths.append(str(img_dir / name))
             recs.append({'id': image_id, 'file_name': name, 'height': h,
                          'width': w})
@@ -513,26 +507,28 @@ def make_dynrefer(out, images: int = 2, size: Tuple[int, int] = (32, 48),
                    'images': recs, 'annotations': anns,
                    'categories': [{'id': 1, 'name': 'object'}]}
             path = out / source / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(doc), encoding='utf-8')
+            atomic_write_bytes(path, json.dumps(doc).encode())
             written.append(str(path))
         manifest[source] = {'images': paths, 'ann_files': written}
     return manifest
 
 
 def _main(argv=None) -> int:
-    import argparse
-    parser = argparse.ArgumentParser(
+    """``python -m knet.datasets.synthetic.refer``: also writes the DynRefer
+    tree, which ``tools/dataset/make_synthetic.py`` does not."""
+    from knet.utils.cli import ArgumentParser, int_range
+    parser = ArgumentParser(
         description='Write a synthetic REFER-family tree (RefClef, RefCOCO, '
         'RefCOCO+, RefCOCOg) or the DynRefer data tree.')
     parser.add_argument('dataset', choices=sorted(REFER_DATASETS) +
                         ['dynrefer'])
-    parser.add_argument('--out', required=True, help='data_root to write')
-    parser.add_argument('--images', type=int, default=12,
+    parser.add_argument('--out', required=True, path='out-dir',
+                        help='data_root to write')
+    parser.add_argument('--images', type=int_range(1, 10000), default=12,
                         help='number of images (default 12)')
-    parser.add_argument('--size', type=int, nargs=2, default=(64, 128),
-                        metavar=('H', 'W'))
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--size', type=int_range(16, 8192), nargs=2,
+                        default=(64, 128), metavar=('H', 'W'))
+    parser.add_argument('--seed', type=int_range(0, 2**32 - 1), default=0)
     parser.add_argument('--pickle-style', choices=('py2', 'py3'),
                         default='py2')
     args = parser.parse_args(argv)
@@ -548,4 +544,5 @@ def _main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    raise SystemExit(_main())
+    from knet.utils.cli import run_cli
+    raise SystemExit(run_cli(_main))

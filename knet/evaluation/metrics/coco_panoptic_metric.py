@@ -52,6 +52,7 @@ from mmengine.logging import MMLogger, print_log
 from knet.evaluation.functional.pq import PQAccumulator
 from knet.evaluation.functional.segments import (UnknownIdError, compact,
                                                  make_keys, pair_table_known)
+from knet.formats.coco_panoptic import validate_panoptic_json
 from knet.formats.io import DataError, dump_json, load_json, save_image
 from knet.formats.panopticapi import id2rgb, rgb2id
 
@@ -139,8 +140,7 @@ class KNetCocoPanopticMetric(BaseMetric):
             with get_local_path(ann_file,
                                 backend_args=backend_args) as local:
                 data = load_json(local)
-            if 'categories' not in data:
-                raise DataError(f'{ann_file}: no "categories"')
+            validate_panoptic_json(data, ann_file)
             self._json_categories = list(data['categories'])
             for img in data.get('images', []):
                 self._image_files[int(img['id'])] = \

@@ -83,9 +83,23 @@ def read_kitti_step(path, what: str = 'ground truth',
         raise DataError(f'{path}: {e}') from None
     things = tuple(things)
     is_gt = what != 'prediction'
-    return LabelFrame(codes, str(path), _keys_or_error(
-        lambda v: kitti_step_keys(v, scale, num_classes, things,
-                                  KITTI_STEP_IGNORE, is_gt, what), str(path)))
+
+    def to_keys(values):
+        try:
+            return kitti_step_keys(values, scale, num_classes, things,
+                                   KITTI_STEP_IGNORE, is_gt, what)
+        except ValueError as e:
+            # the packed codes lost an illegal R value: name it from R
+            r = planes[0]
+            bad = (r >= num_classes) & (r != KITTI_STEP_IGNORE)
+            if bad.any():
+                raise DataError(
+                    f'{path}: {what} has class id {int(r[bad][0])} (R '
+                    f'channel), neither 0..{num_classes - 1} nor the ignore '
+                    f'label {KITTI_STEP_IGNORE}') from None
+            raise DataError(f'{path}: {e}') from None
+
+    return LabelFrame(codes, str(path), to_keys)
 
 
 def read_vipseg_panomask(path, isthing: np.ndarray) -> LabelFrame:

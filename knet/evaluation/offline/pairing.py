@@ -22,7 +22,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from knet.formats.io import DataError, load_json
+from knet.formats.coco_panoptic import (validate_panoptic_json,
+                                        validate_video_panoptic_predictions)
+from knet.formats.io import DataError, load_json, read_name_list
 from knet.formats.panopticapi import parse_segments_info
 
 __all__ = [
@@ -89,13 +91,10 @@ def _segments(ann, where) -> Dict[int, Tuple[int, bool]]:
         raise DataError(f'{where}: malformed segments_info') from None
 
 
-def _pred_annotations(pred_dir: Path):
-    """(path, annotations) of ``pred_dir/pred.json``."""
+def _pred_json(pred_dir: Path):
+    """(path, content) of ``pred_dir/pred.json``."""
     path = pred_dir / 'pred.json'
-    data = load_json(path)
-    if not isinstance(data, dict) or 'annotations' not in data:
-        raise DataError(f'{path}: no "annotations" list')
-    return path, data['annotations']
+    return path, load_json(path)
 
 
 def _check_extra_pngs(folder: Path, expected: set, what: str) -> None:
@@ -118,15 +117,14 @@ def cityscapes_vps_videos(gt_root: Path, pred_dir: Path, gt_json: str,
     gt_root, pred_dir = Path(gt_root), Path(pred_dir)
     gpath = gt_root / gt_json
     gt = load_json(gpath)
-    try:
-        categories = {int(c['id']): c for c in gt['categories']}
-        images = list(gt['images'])
-        anns = list(gt['annotations'])
-    except (KeyError, TypeError):
-        raise DataError(f'{gpath}: not a panoptic video JSON (needs '
-                        f'images, annotations, categories)') from None
+    categories = validate_panoptic_json(gt, gpath)
+    images = list(gt['images'])
+    anns = list(gt['annotations'])
     ann_by_id = {a.get('image_id'): a for a in anns}
-    ppath, pred_anns = _pred_annotations(pred_dir)
+    ppath, pred = _pred_json(pred_dir)
+    validate_panoptic_json(pred, ppath, predictions=True,
+                           categories=categories)
+    pred_anns = pred['annotations']
     if pred_anns and all(isinstance(a, dict) and 'image_id' not in a
                          for a in pred_anns):
         # no image ids: paired by position with the GT annotations, as
@@ -204,15 +202,11 @@ def vipseg_videos(gt_root: Path, split: str, pred_dir: Path):
     split_file = gt_root / f'{split}.txt'
     if not split_file.is_file():
         raise DataError(f'{split_file}: split file not found')
-    names = [line.strip() for line in split_file.read_text().splitlines()
-             if line.strip()]
-    ppath, pred_anns = _pred_annotations(pred_dir)
-    try:
-        pred_by_video = {str(a['video_id']): a['annotations']
-                         for a in pred_anns}
-    except (KeyError, TypeError):
-        raise DataError(f'{ppath}: each annotation needs video_id and '
-                        f'annotations') from None
+    names = read_name_list(split_file, 'video')
+    if not names:
+        raise DataError(f'{split_file}: lists no video: nothing to evaluate')
+    ppath, pred = _pred_json(pred_dir)
+    pred_by_video = validate_video_panoptic_predictions(pred, ppath)
     videos = {}
     for video in names:
         gdir = gt_root / 'panomasks' / video

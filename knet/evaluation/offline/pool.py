@@ -8,6 +8,7 @@ a small mergeable state, so memory stays at a window of frames per worker.
 import functools
 import math
 import multiprocessing as mp
+import signal
 import sys
 from typing import Callable, List, Sequence, Tuple
 
@@ -28,6 +29,12 @@ def chunk_size(total: int, workers: int, chunk: int = 0) -> int:
     """``chunk`` if set, else about four work items per worker (>= 8
     frames each)."""
     return chunk or max(8, math.ceil(total / max(1, workers * 4)))
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the main process, which stops them (a
+    worker's KeyboardInterrupt would print a traceback per process)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _indexed(fn: Callable, item):
@@ -53,7 +60,8 @@ def run_tasks(fn: Callable, tasks: List, workers: int, total: int,
         else:
             ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods()
                                  else 'spawn')
-            with ctx.Pool(min(workers, len(tasks))) as pool:
+            with ctx.Pool(min(workers, len(tasks)),
+                          initializer=_ignore_sigint) as pool:
                 for i, r in pool.imap_unordered(functools.partial(
                         _indexed, fn), enumerate(tasks)):
                     bar.update(r[-1])

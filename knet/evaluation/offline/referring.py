@@ -29,31 +29,29 @@ from knet.evaluation.functional.referring import (box_accuracy,
                                                   mask_iou_metrics)
 from knet.formats.coco_mask import segmentation_to_rle
 from knet.formats.io import DataError
+from knet.formats.referring import validate_referring_predictions
 
 __all__ = ['prediction_entries', 'evaluate_refer']
 
 
 def prediction_entries(doc, path: str) -> List[dict]:
     """The prediction list of a loaded prediction JSON (a list, or
-    ``{"predictions": [...]}``)."""
-    entries = doc.get('predictions') if isinstance(doc, dict) else doc
-    if not isinstance(entries, list) or \
-            not all(isinstance(e, dict) for e in entries):
-        raise DataError(f'{path}: expected a list of prediction objects (or '
-                        '{"predictions": [...]})')
-    return entries
+    ``{"predictions": [...]}``), checked by
+    :func:`knet.formats.referring.validate_referring_predictions`."""
+    return validate_referring_predictions(doc, path)[0]
 
 
 def evaluate_refer(refer, split: str, entries: List[dict],
                    iou_thr: float = 0.5, path: str = 'predictions') -> Dict:
     """Metrics of ``entries`` on ``split`` of ``refer`` (a
     :class:`knet.datasets.refer.REFER`); ``path`` names the predictions in
-    errors."""
-    keys = {('sent_id' in e, 'ref_id' in e) for e in entries}
-    if keys and keys != {(True, False)} and keys != {(False, True)}:
-        raise DataError(f'{path}: every entry needs exactly one of sent_id '
-                        'or ref_id, the same one for the whole file')
-    unit = 'ref' if keys == {(False, True)} else 'sentence'
+    errors. The entries are checked first
+    (:func:`~knet.formats.referring.validate_referring_predictions`); a file
+    that would evaluate nothing is an error."""
+    entries, key = validate_referring_predictions(entries, path)
+    if not entries:
+        raise DataError(f'{path}: no predictions: nothing to evaluate')
+    unit = 'ref' if key == 'ref_id' else 'sentence'
     ref_ids = refer.getRefIds(split=split)
     if not ref_ids:
         raise DataError(f'{refer.DATA_DIR}: no refs in split {split!r}')
@@ -63,19 +61,16 @@ def evaluate_refer(refer, split: str, entries: List[dict],
                  for s in refer.Refs[r]['sentences']]
     else:
         items = [(r, refer.Refs[r]) for r in ref_ids]
-    key = 'sent_id' if unit == 'sentence' else 'ref_id'
-    preds: Dict = {}
-    for e in entries:
-        if e[key] in preds:
-            raise DataError(f'{path}: two predictions for {key} {e[key]}')
-        preds[e[key]] = e
+    preds: Dict = {e[key]: e for e in entries}
     wanted = {i for i, _ in items}
     ignored = sum(1 for k in preds if k not in wanted)
-    has_box = any('bbox' in e for e in preds.values())
-    has_mask = any('segmentation' in e for e in preds.values())
-    if preds and not (has_box or has_mask):
-        raise DataError(f'{path}: entries have neither bbox nor '
-                        'segmentation')
+    if ignored == len(preds):
+        raise DataError(f'{path}: none of the {len(preds)} predictions is '
+                        f'for a {key} of split {split!r}: nothing to '
+                        'evaluate')
+    has_box = any(e.get('bbox') is not None for e in preds.values())
+    has_mask = any(e.get('segmentation') is not None
+                   for e in preds.values())
 
     pred_boxes, gt_boxes, inters, unions = [], [], [], []
     gt_masks: Dict[int, np.ndarray] = {}  # ref_id -> mask (sentences share)
@@ -86,10 +81,6 @@ def evaluate_refer(refer, split: str, entries: List[dict],
         if has_box:
             gt_boxes.append(refer.getRefBox(ref['ref_id']))
             box = pred.get('bbox') if pred else None
-            if box is not None and (not isinstance(box, list) or
-                                    len(box) != 4):
-                raise DataError(f'{path}: {key} {item_id}: bbox must be '
-                                '[x, y, w, h]')
             pred_boxes.append(box if box is not None else [0, 0, 0, 0])
         if has_mask:
             if ref['ref_id'] not in gt_masks:

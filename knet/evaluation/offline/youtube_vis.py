@@ -17,7 +17,9 @@ import math
 import zipfile
 from pathlib import Path
 
-from knet.formats.io import DataError, load_json
+from knet.formats.io import DataError, load_json, register_input
+from knet.formats.youtube_vis import (validate_ytvis_official,
+                                      validate_ytvis_results)
 
 __all__ = ['load_results', 'check_results', 'evaluate_youtube_vis']
 
@@ -31,13 +33,15 @@ def load_results(path: Path) -> list:
     """The result list of ``results.json`` or of the ``submission_file.zip``
     holding it."""
     if path.suffix == '.zip':
+        register_input(path)
         try:
             with zipfile.ZipFile(path) as z:
                 names = [n for n in z.namelist() if n.endswith('.json')]
                 if not names:
                     raise DataError(f'{path}: no .json file in the zip')
                 data = json.loads(z.read(names[0]))
-        except (zipfile.BadZipFile, json.JSONDecodeError) as e:
+        except (zipfile.BadZipFile, json.JSONDecodeError,
+                UnicodeDecodeError) as e:
             raise DataError(f'{path}: cannot read ({e})') from None
     else:
         data = load_json(path)
@@ -48,40 +52,18 @@ def load_results(path: Path) -> list:
 
 def check_results(gt: dict, results: list, gt_path: Path,
                   res_path: Path) -> None:
-    """Reject what the official evaluator would silently mis-score."""
-    try:
-        videos = {v['id']: v for v in gt['videos']}
-        cats = {c['id'] for c in gt['categories']}
-        gt['annotations']
-    except (KeyError, TypeError):
-        raise DataError(f'{gt_path}: not a YouTube-VIS annotation file '
-                        f'(needs videos, annotations, categories)') from None
-    for i, r in enumerate(results):
-        try:
-            vid, cat, segs = r['video_id'], r['category_id'], \
-                r['segmentations']
-            float(r['score'])
-        except (KeyError, TypeError, ValueError):
-            raise DataError(f'{res_path}: result {i} needs video_id, '
-                            f'category_id, score and segmentations') from None
-        if vid not in videos:
-            raise DataError(f'{res_path}: result {i} has unknown video_id '
-                            f'{vid}')
-        if cat not in cats:
-            raise DataError(f'{res_path}: result {i} has unknown '
-                            f'category_id {cat}')
-        v = videos[vid]
-        n = v.get('length', len(v.get('file_names', [])))
-        if len(segs) != n:
-            raise DataError(f'{res_path}: result {i} (video {vid}) has '
-                            f'{len(segs)} segmentations for {n} frames')
-        for s in segs:
-            if s is not None and (not isinstance(s, dict) or
-                                  list(s.get('size', [])) !=
-                                  [v['height'], v['width']]):
-                raise DataError(f'{res_path}: result {i} (video {vid}) has '
-                                f'a mask that is not an RLE of size '
-                                f'{v["height"]}x{v["width"]}')
+    """Reject what the official evaluator would silently mis-score or hang
+    on: the ground truth must be a labelled official file
+    (:func:`~knet.formats.youtube_vis.validate_ytvis_official`), every result
+    one of :func:`~knet.formats.youtube_vis.validate_ytvis_results` (known
+    video and category, one valid RLE or null per frame)."""
+    sizes = validate_ytvis_official(gt, gt_path)
+    if gt.get('annotations') is None:
+        raise DataError(f'{gt_path}: has no annotations (a file without '
+                        'labels, such as the official valid.json?): nothing '
+                        'to evaluate against')
+    validate_ytvis_results(results, sizes,
+                           [c['id'] for c in gt['categories']], res_path)
 
 
 def evaluate_youtube_vis(gt: dict, results: list) -> dict:
