@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
-SETUP_INPUTS := requirements.txt requirements/tests.txt pyproject.toml scripts/setup_env.sh
+SETUP_INPUTS := requirements.txt requirements/tests.txt requirements/onnx.txt pyproject.toml scripts/setup_env.sh
 PYTEST_ARGS ?=
 
 .PHONY: setup test test-slow demo clean

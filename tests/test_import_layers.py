@@ -12,7 +12,8 @@ no cycle forms):
     evaluation.offline, evaluation.writers
     evaluation.metrics, datasets, visualization
     models.*            (models.utils: checkpoint reading and conversion)
-    engine              runner, hooks, runner set-up for the tools
+    engine, deployment  runner, hooks, runner set-up for the tools; ONNX
+                        export and the ONNX Runtime backend
     apis                init_model and inference
     tools/ (outside knet: no knet module imports it)
 
@@ -43,6 +44,7 @@ LAYERS: Dict[str, int] = {
     'knet.visualization': 4,
     'knet.models': 5,
     'knet.engine': 6,
+    'knet.deployment': 6,
     'knet.apis': 7,
 }
 #: parts whose sub-packages are nodes of their own (same rank, acyclic)

@@ -1,8 +1,9 @@
 """High-level APIs: build a model from a config and run video inference."""
 from .inference import (VISFrameResult, VPSFrameResult, inference_vis,
-                        inference_vps, init_model)
+                        inference_vps, init_model, model_device,
+                        network_input_shape)
 
 __all__ = [
     'init_model', 'inference_vps', 'inference_vis', 'VPSFrameResult',
-    'VISFrameResult'
+    'VISFrameResult', 'model_device', 'network_input_shape'
 ]

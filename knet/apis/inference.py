@@ -12,7 +12,7 @@ import copy
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from ..models.utils.checkpoint_loading import load_model_checkpoint
 
 __all__ = [
     'init_model', 'inference_vps', 'inference_vis', 'VPSFrameResult',
-    'VISFrameResult'
+    'VISFrameResult', 'model_device', 'network_input_shape'
 ]
 
 # negative video ids: never equal to a dataset's ids, new for every call
@@ -92,7 +92,9 @@ def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
                cfg_options: Optional[dict] = None,
-               strict: bool = True) -> torch.nn.Module:
+               strict: bool = True,
+               backend: Optional[str] = None,
+               ort_options=None) -> torch.nn.Module:
     """Build the model of ``config``, load ``checkpoint`` (if any), eval mode.
 
     Nothing is downloaded: the backbone's pretrained ``init_cfg`` is dropped.
@@ -101,6 +103,17 @@ def init_model(config: Union[str, Path, Config],
     (:func:`knet.models.utils.load_model_checkpoint`).
     ``model.dataset_meta`` comes from the checkpoint's meta, else from the
     config's dataset class.
+
+    Args:
+        backend: 'pytorch' or 'onnxruntime'; None picks 'onnxruntime' for a
+            ``.onnx`` checkpoint (a file written by
+            ``tools/deployment/export_onnx.py``), else 'pytorch'. The
+            ONNX Runtime model (:mod:`knet.deployment`) runs the exported
+            network and the config's own post-processing and tracker, and
+            is driven by :func:`inference_vps` / :func:`inference_vis` and
+            ``test_step`` like the PyTorch one.
+        ort_options: :class:`knet.deployment.OrtOptions` (session settings)
+            of the 'onnxruntime' backend.
     """
     cfg = config if isinstance(config, Config) else Config.fromfile(
         str(config))
@@ -113,14 +126,32 @@ def init_model(config: Union[str, Path, Config],
     if cfg.model.get('backbone') is not None:
         cfg.model.backbone.init_cfg = None
     cfg.model.pop('init_cfg', None)
-    # inference never synchronises batch statistics (as mmdet's
-    # init_detector): SyncBN layers become BN
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    if backend is None:
+        backend = 'onnxruntime' if checkpoint is not None and str(
+            checkpoint).lower().endswith('.onnx') else 'pytorch'
+    if backend not in ('pytorch', 'onnxruntime'):
+        raise ValueError(f'unknown backend {backend!r} (pytorch or '
+                         'onnxruntime)')
     meta = None
-    if checkpoint is not None:
-        ckpt = load_model_checkpoint(model, str(checkpoint), strict=strict)
-        meta = (ckpt.get('meta') or {}).get('dataset_meta') \
-            if isinstance(ckpt.get('meta'), dict) else None
+    if backend == 'onnxruntime':
+        if checkpoint is None:
+            raise ValueError('the onnxruntime backend needs an .onnx file')
+        from knet.deployment import OrtOptions, build_ort_model
+        options = copy.copy(ort_options) if ort_options else OrtOptions()
+        options.device = str(device)
+        name = config if not isinstance(config, Config) else 'the config'
+        model = build_ort_model(cfg.model, str(checkpoint), options,
+                                config_name=str(name))
+        meta = model.dataset_meta
+    else:
+        # inference never synchronises batch statistics (as mmdet's
+        # init_detector): SyncBN layers become BN
+        model = revert_sync_batchnorm(MODELS.build(cfg.model))
+        if checkpoint is not None:
+            ckpt = load_model_checkpoint(model, str(checkpoint),
+                                         strict=strict)
+            meta = (ckpt.get('meta') or {}).get('dataset_meta') \
+                if isinstance(ckpt.get('meta'), dict) else None
     if meta is None:
         meta = _dataset_meta_from_cfg(cfg)
     model.dataset_meta = meta
@@ -128,6 +159,28 @@ def init_model(config: Union[str, Path, Config],
     model.to(device)
     model.eval()
     return model
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's tensors (an ONNX Runtime model holds only
+    its data preprocessor's buffers)."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        return tensor.device
+    return torch.device('cpu')
+
+
+def network_input_shape(model: torch.nn.Module,
+                        frame_shape: Sequence[int]) -> Tuple[int, int]:
+    """The network input size [H, W] of ``frame_shape`` frames: after the
+    config's test ``Resize`` steps and the preprocessor's padding (what an
+    export with a static shape must be traced at)."""
+    h, w = (int(v) for v in frame_shape[:2])
+    img, det = _prepare_frame(np.zeros((h, w, 3), np.uint8),
+                              _test_resizes(getattr(model, 'cfg', None)),
+                              False, 0, 0, 1)
+    div = int(getattr(model.data_preprocessor, 'pad_size_divisor', 1) or 1)
+    ih, iw = img.shape[-2:]
+    return (-(-ih // div) * div, -(-iw // div) * div)
 
 
 def _test_resizes(cfg: Optional[Config]) -> list:
@@ -219,7 +272,7 @@ def inference_vps(model: torch.nn.Module,
     meta = getattr(model, 'dataset_meta', None) or {}
     label_space = LabelSpace(meta) if meta.get('label_ids') is not None \
         else None
-    device = next(model.parameters()).device
+    device = model_device(model)
     resizes = _test_resizes(getattr(model, 'cfg', None))
     for frame_id, frame in enumerate(frames):
         img, det = _prepare_frame(frame, resizes, flip, video_id, frame_id,
@@ -257,7 +310,7 @@ def inference_vis(model: torch.nn.Module,
     """
     pre = model.data_preprocessor
     flip = bool(getattr(pre, '_channel_conversion', False))
-    device = next(model.parameters()).device
+    device = model_device(model)
     resizes = _test_resizes(getattr(model, 'cfg', None))
     video_id = next(_VIDEO_IDS)
     imgs, dets = [], []

@@ -7,6 +7,8 @@ Usage::
         --shape H W [--frames N] [--threads T] [--repeat R] [--out JSON]
     python tools/analysis_tools/benchmark.py CONFIG --data [--workers 2] \
         [--frames N] [--cfg-options test_dataloader.dataset.data_root=...]
+    python tools/analysis_tools/benchmark.py CONFIG --backend onnxruntime \
+        --shape H W [--threads T] [--onnx FILE]
 
 Each frame (random pixels, one online sequence) goes through the model's own
 ``test_step``; forward hooks time the components: ``preprocess`` (data
@@ -31,15 +33,30 @@ show whether memory grows with the sequence length.
 ``flop_ratio``: the rest / backbone+FPN ratio that the network's arithmetic
 alone imposes, whatever the implementation.
 
+``--backend onnxruntime`` times PyTorch eager and the ONNX Runtime backend
+(``knet.deployment``) on the same frames with the same threads in one run:
+the model is exported to a temporary file first (``export_s``; or
+``--onnx FILE`` is used), then each backend runs its passes; ``network`` is
+the per-frame network call (``forward_frame``: backbone to the last stage and
+its mask upsampling; the ORT session in the ORT backend), the rest (merge,
+tracking, post-processing) is the same code in both. ``ratio_total`` /
+``ratio_network`` = ORT / eager; each backend's peak RSS covers its own
+build and passes.
+
 ``--data`` measures the config's test data pipeline instead: the
 ``test_dataloader`` with ``--workers`` worker processes is iterated for
 ``--frames`` samples and the delivered frames/s are reported (compare with
 the model's fps from a normal run).
 """
+import argparse
+import gc
+import os
 import os.path as osp
 import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
@@ -172,7 +189,32 @@ def _flop_counts(model, batch: dict) -> Dict[str, float]:
 
 
 def _peak_rss_mb() -> float:
+    """Peak resident memory of this process since start or the last
+    :func:`_reset_peak_rss` (Linux ``VmHWM``; else ``ru_maxrss``)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _reset_peak_rss() -> Optional[float]:
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux
+    ``clear_refs``) and return that RSS in MiB; None where that is not
+    possible."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
 
 
 def _with_ratio(stats: dict) -> dict:
@@ -230,17 +272,10 @@ def run_data_benchmark(config: str,
         threads=torch.get_num_threads())
 
 
-def run_benchmark(config: str,
-                  checkpoint: Optional[str],
-                  shape: Sequence[int],
-                  frames: int,
-                  device: str = 'cpu',
-                  repeat: int = 1,
-                  warmup: int = 1,
-                  seed: int = 0,
-                  cfg_options: Optional[dict] = None,
-                  flops: bool = False) -> dict:
-    """Build the model of ``config`` and time ``frames`` random frames."""
+def _build_model(config: str, checkpoint: Optional[str], seed: int,
+                 cfg_options: Optional[dict]):
+    """The config's PyTorch model with seeded random weights (or the
+    checkpoint's) and the config."""
     from mmengine.config import Config
 
     from knet.models.utils.checkpoint_loading import load_model_checkpoint
@@ -260,15 +295,45 @@ def run_benchmark(config: str,
     model = MODELS.build(model_cfg)
     if checkpoint:
         load_model_checkpoint(model, checkpoint)  # strict; release files ok
-    dev = torch.device(device)
-    model.to(dev).eval()
-    video = _is_video(model)
+    return model, cfg
 
+
+def _random_clip(shape: Sequence[int], frames: int, seed: int) -> list:
+    """A few distinct random uint8 frames, cycled over the sequence: the
+    input memory does not grow with ``frames``, so peak RSS reflects the
+    model alone."""
+    gen = torch.Generator().manual_seed(seed)
+    return [
+        torch.randint(0, 256, (3, *shape), dtype=torch.uint8, generator=gen)
+        for _ in range(min(frames, 4))
+    ]
+
+
+#: components that make up the network (backbone to the last stage)
+_NETWORK_PARTS = ('backbone_fpn', 'semantic_fpn', 'kernel_head')
+#: the parts compared between backends (+ ``other``, the rest)
+_COMPARED = ('preprocess', 'network', 'panoptic_merge', 'semantic_filter',
+             'tracking')
+
+
+def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
+                repeat: int, warmup: int, seed: int) -> dict:
+    """Time ``frames`` random frames through ``model.test_step`` (see the
+    module doc); the timing fields of the result."""
+    video = _is_video(model)
     timer = _Timer(dev)
     names = set()
     for name, module in _components(model):
         timer.attach(name, module)
         names.add(name)
+    # the per-frame (per-window) network call of video models: the ONNX
+    # Runtime session, or in eager the modules timed above (nested, so not
+    # subtracted again from the total for ``postprocess``)
+    net_timer = _Timer(dev)
+    for method in ('forward_frame', '_window_forward'):
+        if callable(getattr(model, method, None)):
+            net_timer.wrap('network', model, method)
+            break
     tracker = getattr(model, 'tracker', None)
     if tracker is not None and not isinstance(tracker, torch.nn.Module) \
             and callable(getattr(tracker, 'match', None)):
@@ -281,14 +346,8 @@ def run_benchmark(config: str,
     if callable(getattr(model, '_semantic_thing_mask', None)):
         timer.wrap('semantic_filter', model, '_semantic_thing_mask')
         names.add('semantic_filter')
-    gen = torch.Generator().manual_seed(seed)
     h, w = shape
-    # a few distinct frames cycled over the sequence: the input memory does
-    # not grow with --frames, so peak RSS reflects the model alone
-    clip = [
-        torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=gen)
-        for _ in range(min(frames, 4))
-    ]
+    clip = _random_clip(shape, frames, seed)
     if dev.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(dev)
 
@@ -304,6 +363,7 @@ def run_benchmark(config: str,
             for t in range(frames):
                 frame = clip[t % len(clip)]
                 timer.reset()
+                net_timer.reset()
                 _sync(dev)
                 start = time.perf_counter()
                 model.test_step(_make_batch(frame, t, video))
@@ -318,6 +378,19 @@ def run_benchmark(config: str,
                 rec['total'] = total * 1e3
                 rec['rest'] = total * 1e3 - rec.get(
                     'preprocess', 0.0) - rec.get('backbone_fpn', 0.0)
+                if 'network' in net_timer.times:
+                    rec['network'] = net_timer.times['network'] * 1e3
+                    if not any(k in names for k in _NETWORK_PARTS):
+                        # no module hooks inside it (ONNX Runtime)
+                        rec['postprocess'] = max(
+                            0.0, rec['postprocess'] - rec['network'])
+                    # after the network, besides merge, filter, tracking
+                    rec['other'] = max(0.0, rec['total'] - sum(
+                        rec.get(k, 0.0) for k in _COMPARED))
+                else:
+                    rec['network'] = sum(
+                        v for k, v in rec.items()
+                        if k in _NETWORK_PARTS or k.startswith('stage'))
                 pass_recs.append(rec)
             if pass_recs:
                 per_frame.extend(pass_recs)
@@ -330,8 +403,6 @@ def run_benchmark(config: str,
     mean = _with_ratio(mean)  # ratio / fps of the mean frame
     # median keys are medians over the passes, ratio and fps included
     result = dict(
-        config=config,
-        checkpoint=checkpoint,
         device=str(dev),
         shape=[h, w],
         frames=frames,
@@ -346,12 +417,121 @@ def run_benchmark(config: str,
         peak_rss_mb=_peak_rss_mb())
     if dev.type == 'cuda':
         result['peak_cuda_mb'] = torch.cuda.max_memory_allocated(dev) / 2**20
+    return result
+
+
+def run_benchmark(config: str,
+                  checkpoint: Optional[str],
+                  shape: Sequence[int],
+                  frames: int,
+                  device: str = 'cpu',
+                  repeat: int = 1,
+                  warmup: int = 1,
+                  seed: int = 0,
+                  cfg_options: Optional[dict] = None,
+                  flops: bool = False) -> dict:
+    """Build the model of ``config`` and time ``frames`` random frames."""
+    model, _ = _build_model(config, checkpoint, seed, cfg_options)
+    dev = torch.device(device)
+    model.to(dev).eval()
+    result = dict(config=config, checkpoint=checkpoint)
+    result.update(_time_model(model, dev, shape, frames, repeat, warmup,
+                              seed))
     if flops:
         # a separate, untimed frame that continues the sequence
+        clip = _random_clip(shape, frames, seed)
+        frame = clip[frames % len(clip)]
         with torch.no_grad():
             result['gflops'] = _flop_counts(
-                model, _make_batch(clip[frames % len(clip)], frames, video))
+                model, _make_batch(frame, frames, _is_video(model)))
     return result
+
+
+def run_backend_comparison(config: str,
+                           checkpoint: Optional[str],
+                           shape: Sequence[int],
+                           frames: int,
+                           repeat: int = 1,
+                           warmup: int = 1,
+                           seed: int = 0,
+                           cfg_options: Optional[dict] = None,
+                           onnx_file: Optional[str] = None,
+                           dynamic_shape: bool = False,
+                           ort_options=None) -> dict:
+    """PyTorch eager and ONNX Runtime on the same frames with the same
+    threads, one after the other in this process.
+
+    The model is exported to a temporary file (timed as ``export_s``) unless
+    ``onnx_file`` is given. Each backend's ``peak_rss_mb`` covers its own
+    model build and timed passes (the kernel's high-water mark is reset
+    before each, where Linux allows it; else the process peak is reported)
+    and ``rss_base_mb`` is the RSS at that reset, so ``peak - base`` is what
+    the backend's model and its passes added.
+    """
+    from knet.deployment import (OrtNetwork, OrtOptions, build_ort_model,
+                                 export_onnx)
+    from knet.deployment.metadata import weights_digest
+
+    dev = torch.device('cpu')
+    model, cfg = _build_model(config, checkpoint, seed, cfg_options)
+    model.eval()
+    h, w = shape
+    div = int(getattr(model.data_preprocessor, 'pad_size_divisor', 1) or 1)
+    padded = (-(-h // div) * div, -(-w // div) * div)
+    export_s = None
+    tmp_dir = None
+    options = ort_options or OrtOptions()
+    options.threads = options.threads or torch.get_num_threads()
+    if onnx_file is not None:
+        stored = OrtNetwork(onnx_file, options).metadata.get('weights')
+        if stored != weights_digest(model):
+            raise ValueError(f'{onnx_file}: holds other weights than the '
+                             'benchmarked model (export it from the same '
+                             'config, checkpoint and --seed)')
+    else:
+        tmp_dir = tempfile.mkdtemp(prefix='knet_onnx_')
+        onnx_file = os.path.join(tmp_dir, 'model.onnx')
+        export_s = export_onnx(
+            model, onnx_file, padded, dynamic_shape=dynamic_shape,
+            model_cfg=cfg.model, check=False).export_s
+    # each backend's memory from its own build on: the exporter's model
+    # goes first, the eager model is built again (same seed / checkpoint)
+    del model
+    gc.collect()
+    try:
+        base = _reset_peak_rss()
+        model, _ = _build_model(config, checkpoint, seed, cfg_options)
+        eager = _time_model(model.eval(), dev, shape, frames, repeat, warmup,
+                            seed)
+        eager['rss_base_mb'] = base
+        del model
+        gc.collect()
+        base = _reset_peak_rss()
+        ort_model = build_ort_model(cfg.model, onnx_file, options,
+                                    config_name=config)
+        ort = _time_model(ort_model, dev, shape, frames, repeat, warmup,
+                          seed)
+        ort['rss_base_mb'] = base
+    finally:
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+    med_e, med_o = eager['median_ms'], ort['median_ms']
+    return dict(
+        config=config,
+        checkpoint=checkpoint,
+        onnx_file=None if tmp_dir else onnx_file,
+        shape=[h, w],
+        frames=frames,
+        repeat=repeat,
+        threads=torch.get_num_threads(),
+        export_s=export_s,
+        dynamic_shape=dynamic_shape,
+        ort_options=dict(vars(options)),
+        pytorch=eager,
+        onnxruntime=ort,
+        ratio_total=med_o['total'] / med_e['total'],
+        ratio_network=med_o['network'] / med_e['network']
+        if med_e.get('network') else float('nan'))
 
 
 def _print_table(result: dict) -> None:
@@ -378,6 +558,36 @@ def _print_table(result: dict) -> None:
         print(f'{"FLOP ratio":>16s}: {gf["flop_ratio"]:9.3f}  (rest / '
               'backbone_fpn in FLOPs: the floor of the time ratio at equal '
               'FLOP/s)')
+
+
+def _print_comparison(result: dict) -> None:
+    eager, ort = result['pytorch'], result['onnxruntime']
+    med_e, med_o = eager['median_ms'], ort['median_ms']
+    label = 'median' if result['repeat'] > 1 else 'mean'
+    print(f'PyTorch eager vs ONNX Runtime, per frame ({label} of '
+          f'{result["repeat"]} pass(es) x {result["frames"]} frames, '
+          f'{result["threads"]} threads, {result["shape"][0]}x'
+          f'{result["shape"][1]})')
+    print(f'{"":>16s}  {"eager":>9s}  {"ORT":>9s}')
+    for k in _COMPARED + ('other', 'total'):
+        if k in med_e or k in med_o:
+            print(f'{k:>16s}: {med_e.get(k, 0.0):9.2f}  '
+                  f'{med_o.get(k, 0.0):9.2f} ms')
+    print(f'{"ORT / eager":>16s}: total {result["ratio_total"]:.3f}, '
+          f'network {result["ratio_network"]:.3f}')
+    print(f'{"peak RSS":>16s}: {eager["peak_rss_mb"]:9.1f}  '
+          f'{ort["peak_rss_mb"]:9.1f} MiB')
+    if eager.get('rss_base_mb') is not None and \
+            ort.get('rss_base_mb') is not None:
+        grow_e = eager['peak_rss_mb'] - eager['rss_base_mb']
+        grow_o = ort['peak_rss_mb'] - ort['rss_base_mb']
+        print(f'{"model + run":>16s}: {grow_e:9.1f}  {grow_o:9.1f} MiB  '
+              '(peak RSS above the RSS before the model was built)')
+    if result.get('export_s') is not None:
+        print(f'{"export":>16s}: {result["export_s"]:.1f} s')
+    opts = result['ort_options']
+    print(f'{"ORT options":>16s}: '
+          + ', '.join(f'{k}={v}' for k, v in opts.items()))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -411,6 +621,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--flops', action='store_true',
                         help='also count the GFLOPs of each component on '
                         'one extra frame (FlopCounterMode)')
+    parser.add_argument(
+        '--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+        help='onnxruntime: time PyTorch eager and ONNX Runtime on the same '
+        'frames with the same threads in one run (the model is exported '
+        'first unless --onnx is given)')
+    parser.add_argument('--onnx', metavar='FILE', path='in-file',
+                        suffixes=('.onnx',),
+                        help='with --backend onnxruntime: an exported file '
+                        'of this config and weights (skips the export)')
+    parser.add_argument('--dynamic-shape', action='store_true',
+                        help='with --backend onnxruntime: export with a '
+                        'dynamic input size')
+    parser.add_argument('--ort-opt-level', default='all',
+                        choices=('disable', 'basic', 'extended', 'layout',
+                                 'all'),
+                        help='ONNX Runtime graph optimisation level')
+    parser.add_argument('--ort-spinning',
+                        action=argparse.BooleanOptionalAction, default=True,
+                        help='ONNX Runtime worker threads spin while idle')
+    parser.add_argument('--ort-mem-pattern',
+                        action=argparse.BooleanOptionalAction, default=True,
+                        help='ONNX Runtime memory pattern planning')
     parser.add_argument('--out', path='out-file', suffixes=('.json',),
                         help='write the result as JSON here')
     add_cfg_options(parser, 'model.roi_head.test_cfg.merge_resolution=mask')
@@ -418,12 +650,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         raise UserError(f'--device {args.device}: CUDA is not available')
+    if args.backend == 'onnxruntime' and (args.data or args.flops
+                                          or args.device != 'cpu'):
+        raise UserError('--backend onnxruntime times the model on the CPU '
+                        '(no --data, --flops or --device)')
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
         if args.data:
             result = run_data_benchmark(args.config, args.frames,
                                         args.workers, args.cfg_options)
+        elif args.backend == 'onnxruntime':
+            from knet.deployment import OrtOptions
+            result = run_backend_comparison(
+                args.config, args.checkpoint, args.shape, args.frames,
+                args.repeat, args.warmup, seed=args.seed,
+                cfg_options=args.cfg_options, onnx_file=args.onnx,
+                dynamic_shape=args.dynamic_shape,
+                ort_options=OrtOptions(
+                    graph_optimization=args.ort_opt_level,
+                    spinning=args.ort_spinning,
+                    memory_pattern=args.ort_mem_pattern))
         else:
             result = run_benchmark(args.config, args.checkpoint, args.shape,
                                    args.frames, args.device, args.repeat,
@@ -439,6 +686,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'data pipeline ({result["workers"]} workers): '
               f'{result["data_fps"]:.2f} frames/s over {result["frames"]} '
               'frames')
+    elif args.backend == 'onnxruntime':
+        _print_comparison(result)
     else:
         _print_table(result)
     if args.out:

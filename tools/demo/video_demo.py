@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Run a Video K-Net model on a video file or a frame folder.
 
-The model comes from ``knet.apis.init_model``. A VPS model runs online,
+The model comes from ``knet.apis.init_model`` (an ``.onnx`` file in place
+of the checkpoint runs the exported network on ONNX Runtime with the same
+post-processing and tracker). A VPS model runs online,
 frame by frame (``knet.apis.inference_vps``), so memory stays bounded
 whatever the video length; a VIS model (``VideoKNetVIS``) ranks its
 instances over the whole video (``knet.apis.inference_vis``). The coloured
@@ -41,7 +43,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = ArgumentParser(
         description='Video panoptic segmentation demo: video in, video out.')
     parser.add_argument('config', path='in-file', help='model config file')
-    parser.add_argument('checkpoint', path='in-file', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', path='in-file',
+        help='checkpoint file, or an .onnx file written by '
+        'tools/deployment/export_onnx.py (runs on ONNX Runtime)')
     parser.add_argument(
         '--input', required=True, path='in-path',
         help='a video file (mp4, avi, mov, ...) or a folder of frames')

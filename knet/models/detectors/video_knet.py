@@ -222,6 +222,55 @@ class VideoKNet(KNet):
         return semantic_thing_mask(seg_preds, meta, self.num_thing_classes,
                                    self.semantic_filter_align, prune)
 
+    def forward_frame(self,
+                      img: Tensor,
+                      previous_obj_feats: Optional[Tensor] = None,
+                      previous_valid: Optional[Tensor] = None
+                      ) -> Dict[str, Optional[Tensor]]:
+        """The per-frame network (what ``knet.deployment`` exports).
+
+        Args:
+            img: [B, 3, H, W] normalised, padded frames.
+            previous_obj_feats: [B, N, C, K, K] the previous frame's final
+                kernels (linking / fusion of the last stage), or None.
+            previous_valid: optional [B] bool, which of them are real
+                (see :meth:`KernelUpdateHead.forward`).
+
+        Returns:
+            The last stage's ``cls_score`` [B, N, num_classes],
+            ``mask_preds`` [B, N, h, w] (stride 8), ``scaled_mask_preds``
+            (upsampled), ``object_feats`` [B, N, C, K, K] (the next frame's
+            previous kernels), ``object_feats_track`` (linked kernels, or
+            None) and the kernel head's ``seg_preds`` [B, classes, h, w].
+        """
+        rpn_out = self.rpn_head(self.extract_feat(img))
+        last = self.roi_head(
+            rpn_out['x_feats'],
+            rpn_out['proposal_feats'],
+            rpn_out['mask_preds'],
+            previous_obj_feats=previous_obj_feats,
+            previous_valid=previous_valid)[-1]
+        keys = ('cls_score', 'mask_preds', 'scaled_mask_preds',
+                'object_feats', 'object_feats_track')
+        out = {k: last.get(k) for k in keys}
+        out['seg_preds'] = rpn_out['seg_preds']
+        return out
+
+    def thing_embeddings(self, frame_out: Dict[str, Optional[Tensor]],
+                         kernel_inds: Tensor) -> Tensor:
+        """Track embeddings [n, D] of thing kernels ``kernel_inds`` of image
+        0: rows of ``frame_out['track_embeds']`` when the network computed
+        them for every thing kernel (an exported network), else
+        ``track_head(embed_kernels(...))`` of the linked kernels (the
+        unlinked ones on a first frame)."""
+        embeds = frame_out.get('track_embeds')
+        if embeds is not None:
+            return embeds[0, kernel_inds]
+        kernels = frame_out['object_feats_track']
+        if kernels is None:  # first frame: no link
+            kernels = frame_out['object_feats']
+        return self.track_head(self.embed_kernels(kernels[0, kernel_inds]))
+
     def _predict_frame(self, img: Tensor, sample: DetDataSample) -> None:
         meta = sample.metainfo
         video_id = meta.get('video_id')
@@ -232,14 +281,8 @@ class VideoKNet(KNet):
             self.reset_video_state()
             self._video_id = video_id
 
-        rpn_out = self.rpn_head(self.extract_feat(img))
         prev = self._prev_obj_feats if self.link_previous else None
-        stages = self.roi_head(
-            rpn_out['x_feats'],
-            rpn_out['proposal_feats'],
-            rpn_out['mask_preds'],
-            previous_obj_feats=prev)
-        last = stages[-1]
+        last = self.forward_frame(img, prev)
         pano = self.roi_head.predict_panoptic(last, [meta])[0]
 
         thing_segs = torch.nonzero(pano.is_thing).flatten()
@@ -259,15 +302,11 @@ class VideoKNet(KNet):
         box_map = thing_map
         if self.semantic_filter and num_things:
             box_map = thing_map * self._semantic_thing_mask(
-                rpn_out['seg_preds'][0], meta)
+                last['seg_preds'][0], meta)
         bboxes = boxes_from_label_map(box_map, num_things).to(scores.device)
         track_ids = torch.zeros_like(labels)
         if thing_segs.numel():
-            kernels = last['object_feats_track']
-            if kernels is None:  # first frame: no link
-                kernels = last['object_feats']
-            feats = self.track_head(self.embed_kernels(kernels[0,
-                                                               kernel_inds]))
+            feats = self.thing_embeddings(last, kernel_inds)
             res = self.tracker.match(
                 torch.cat([bboxes, scores[:, None]], dim=1), labels, feats,
                 self._frame_index)

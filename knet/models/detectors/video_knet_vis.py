@@ -167,10 +167,16 @@ class VideoKNetVIS(KNet):
             obj.append(stages[-1]['object_feats'])
             masks.append(stages[-1]['mask_preds'])
             del rpn_out, stages
-        x_feats = torch.cat(x_feats)[None]
-        obj = torch.cat(obj)[None]
-        masks = torch.cat(masks)[None]
-        outs = self.tracker(x_feats, obj, masks)
+        return self.clip_outputs(
+            torch.cat(x_feats), torch.cat(obj), torch.cat(masks))
+
+    def clip_outputs(self, x_feats: Tensor, obj_feats: Tensor,
+                     mask_preds: Tensor) -> Dict[str, Tensor]:
+        """The clip head on the image network's outputs for the F frames of
+        one window (``x_feats`` [F, C, h, w], last-stage ``obj_feats``
+        [F, N, C, K, K] and ``mask_preds`` [F, N, h, w]); returns what
+        :meth:`_window_forward` does."""
+        outs = self.tracker(x_feats[None], obj_feats[None], mask_preds[None])
         ncs = self.tracker.num_clip_stages
         return dict(
             scores=self.tracker.last_cls_score(outs)[0].sigmoid(),

@@ -35,6 +35,7 @@ from torch import Tensor
 from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.utils import reduce_mean
+from ..layers.dynamic_conv import apply_dynamic_kernels
 from .kernel_update_head import KernelUpdateHead
 
 __all__ = [
@@ -142,16 +143,14 @@ class ClipKernelUpdateHead(KernelUpdateHead):
         """Dynamic mask kernels of ``obj`` [M, N, K*K, C] applied to ``x``
         [M, C, h, w] -> [M, N, h, w]."""
         m, n = obj.shape[:2]
-        c, h, w = x.shape[-3:]
+        c = x.shape[-3]
         mask_feat = obj
         for layer in self.mask_fcs:
             mask_feat = layer(mask_feat)
         k = self.conv_kernel_size
         weight = self.fc_mask(mask_feat).permute(0, 1, 3, 2).reshape(
-            m * n, c, k, k)
-        return F.conv2d(
-            x.reshape(1, m * c, h, w), weight, padding=k // 2,
-            groups=m).reshape(m, n, h, w)
+            m, n, c, k, k)
+        return apply_dynamic_kernels(x, weight)
 
     def forward_clip(self, x: Tensor, kernels: Tensor,
                      mask_preds: Tensor) -> Dict[str, Optional[Tensor]]:

@@ -108,7 +108,8 @@ class KernelIterHead(BaseModule):
                 proposal_feats: Tensor,
                 mask_preds: Tensor,
                 previous_obj_feats: Optional[Tensor] = None,
-                link_stages: Optional[Sequence[int]] = None
+                link_stages: Optional[Sequence[int]] = None,
+                previous_valid: Optional[Tensor] = None
                 ) -> List[Dict[str, Optional[Tensor]]]:
         """Run all stages.
 
@@ -117,6 +118,8 @@ class KernelIterHead(BaseModule):
             mask_preds: [B, N, h, w] initial mask logits.
             previous_obj_feats: previous frame's final kernels for the
                 stages in ``link_stages`` (default ``self.link_stages``).
+            previous_valid: optional [B] bool, which images' previous
+                kernels are real (see :meth:`KernelUpdateHead.forward`).
 
         Returns:
             One dict per stage (see :meth:`KernelUpdateHead.forward`) plus
@@ -130,9 +133,11 @@ class KernelIterHead(BaseModule):
         outputs = []
         object_feats = proposal_feats
         for stage, head in enumerate(self.mask_head):
-            prev = previous_obj_feats if stage in link_stages else None
+            linked = stage in link_stages
             out = head(x_feats, object_feats, mask_preds,
-                       previous_obj_feats=prev)
+                       previous_obj_feats=previous_obj_feats if linked
+                       else None,
+                       previous_valid=previous_valid if linked else None)
             if head.mask_upsample_stride > 1 and (
                     self.training or stage == self.num_stages - 1):
                 out['scaled_mask_preds'] = F.interpolate(

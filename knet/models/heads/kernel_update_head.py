@@ -42,6 +42,7 @@ from torch import Tensor
 from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS
 from mmdet.utils import reduce_mean
+from ..layers.dynamic_conv import apply_dynamic_kernels
 from ..layers.kernel_targets import last_cover_index
 
 __all__ = ['KernelUpdateHead']
@@ -326,7 +327,8 @@ class KernelUpdateHead(BaseModule):
                 proposal_feat: Tensor,
                 mask_preds: Tensor,
                 previous_obj_feats: Optional[Tensor] = None,
-                mask_shape: Optional[Tuple[int, int]] = None
+                mask_shape: Optional[Tuple[int, int]] = None,
+                previous_valid: Optional[Tensor] = None
                 ) -> Dict[str, Optional[Tensor]]:
         """Run one stage.
 
@@ -337,6 +339,12 @@ class KernelUpdateHead(BaseModule):
             previous_obj_feats: [B, N, C, K, K] previous frame's final
                 kernels (link / fusion), or None.
             mask_shape: optional output size of the mask logits.
+            previous_valid: optional [B] bool: which images'
+                ``previous_obj_feats`` are real. For the others (a first
+                frame) the fusion is skipped and the linked kernels are the
+                unlinked ones, exactly as with ``previous_obj_feats=None``;
+                both branches are computed and selected per image, so a
+                traced graph (ONNX export) covers both cases.
 
         Returns:
             dict: ``cls_score`` [B, N, num_classes], ``mask_preds``
@@ -344,6 +352,12 @@ class KernelUpdateHead(BaseModule):
             ``masked_pool_feats`` [B, N, C], ``object_feats_track``
             [B, N, C, K, K] or None.
         """
+        def select(linked: Tensor, unlinked: Tensor) -> Tensor:
+            if previous_valid is None:
+                return linked
+            return torch.where(previous_valid.view(-1, 1, 1, 1), linked,
+                               unlinked)
+
         b, n = proposal_feat.shape[:2]
         if self.feat_transform is not None:
             x = self.feat_transform(x)
@@ -361,8 +375,9 @@ class KernelUpdateHead(BaseModule):
                                               -1).permute(0, 1, 3, 2)
         if previous_obj_feats is not None and \
                 self.previous_link == 'update_dynamic_cov':
-            proposal_feat = self.fuse_previous(proposal_feat, x_feat,
-                                               previous_obj_feats)
+            proposal_feat = select(
+                self.fuse_previous(proposal_feat, x_feat,
+                                   previous_obj_feats), proposal_feat)
         obj_feat = self.kernel_update_conv(x_feat, proposal_feat)
 
         obj_feat = obj_feat.reshape(b, n, -1).permute(1, 0, 2)
@@ -374,11 +389,13 @@ class KernelUpdateHead(BaseModule):
 
         obj_feat_track = None
         if previous_obj_feats is not None and self.previous_type == 'ffn':
-            obj_feat_track = self.link_previous(obj_feat, previous_obj_feats)
+            obj_feat_track = select(
+                self.link_previous(obj_feat, previous_obj_feats), obj_feat)
         elif previous_obj_feats is not None and \
                 self.previous_type == 'update':
-            obj_feat_track = self.link_previous_update(
-                obj_feat, x_feat, previous_obj_feats)
+            obj_feat_track = select(
+                self.link_previous_update(obj_feat, x_feat,
+                                          previous_obj_feats), obj_feat)
 
         cls_feat = obj_feat.sum(-2)
         mask_feat = obj_feat
@@ -397,11 +414,9 @@ class KernelUpdateHead(BaseModule):
         else:
             mask_x = x
         k = self.conv_kernel_size
-        # grouped conv: image i's features with its N dynamic kernels
-        weight = mask_feat.reshape(b * n, c, k, k)
-        new_mask_preds = F.conv2d(
-            mask_x.reshape(1, b * c, h, w), weight, padding=k // 2,
-            groups=b).reshape(b, n, h, w)
+        # image i's features with its N dynamic kernels
+        new_mask_preds = apply_dynamic_kernels(
+            mask_x, mask_feat.reshape(b, n, c, k, k))
         if self.mask_transform_stride == 2:
             new_mask_preds = F.interpolate(
                 new_mask_preds, scale_factor=2, mode='bilinear',
