@@ -56,6 +56,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         'refused). Checkpoints of the original release are converted '
         'either way')
     parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='run the model under autocast (bfloat16 where the device '
+        'supports it, else float16); merging and tracking stay float32')
+    parser.add_argument(
         '--show', action='store_true', help='show predictions in a window')
     parser.add_argument(
         '--wait-time', type=float_range(0), default=2,
@@ -79,7 +84,8 @@ def main(argv=None) -> None:
         raise UserError('--format-only needs --submission-dir')
     cfg = load_config(args.config, args.cfg_options)
     prepare_test_cfg(cfg, args.launcher, args.work_dir, args.config,
-                     args.checkpoint, strict=not args.no_strict)
+                     args.checkpoint, strict=not args.no_strict,
+                     amp=args.amp)
     if args.show or args.show_dir:
         configure_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.submission_dir:

@@ -28,7 +28,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='automatic mixed precision (needs a CUDA device)')
+        help='mixed precision: bfloat16 autocast where the device supports '
+        'it (CPU, recent GPUs), else float16 with dynamic loss scaling '
+        '(knet/engine/amp.py)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',

@@ -115,16 +115,19 @@ def prepare_train_cfg(cfg,
     _work_dir(cfg, work_dir, config_path)
     adapt_dist_backend(cfg)
     if amp:
-        if not torch.cuda.is_available():
-            raise UserError('--amp needs a CUDA device (none is available)')
-        optim_wrapper = cfg.optim_wrapper.type
-        if optim_wrapper == 'AmpOptimWrapper':
+        from knet.engine.amp import amp_optim_wrapper_cfg
+        if 'optim_wrapper' not in cfg:
+            raise UserError(f'{config_path}: no optim_wrapper to use --amp '
+                            'with')
+        if cfg.optim_wrapper.get('type') in ('AmpOptimWrapper',
+                                             'CpuAmpOptimWrapper'):
             warnings.warn('AMP training is already enabled in the config.')
-        else:
-            assert optim_wrapper == 'OptimWrapper', (
-                f'--amp supports only OptimWrapper, not {optim_wrapper}')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        try:
+            cfg.optim_wrapper = amp_optim_wrapper_cfg(
+                cfg.optim_wrapper.to_dict(), device)
+        except ValueError as e:
+            raise UserError(f'{config_path}: {e}') from e
     if auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \
                 cfg.auto_scale_lr:
@@ -143,9 +146,10 @@ def prepare_train_cfg(cfg,
 
 def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
                      config_path: str, checkpoint: str,
-                     strict: bool = True) -> None:
+                     strict: bool = True, amp: bool = False) -> None:
     """Apply tools/test.py's common options to ``cfg`` in place
-    (``strict=False``: ``--no-strict``, see :mod:`.runner`)."""
+    (``strict=False``: ``--no-strict``, see :mod:`.runner`; ``amp``: the
+    model runs under autocast, :class:`.amp.AmpTestLoop`)."""
     cfg.launcher = launcher
     register_data_roots(cfg, 'test_dataloader')
     _work_dir(cfg, work_dir, config_path)
@@ -154,4 +158,13 @@ def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
         raise UserError(f'{checkpoint}: checkpoint not found')
     cfg.load_from = checkpoint
     cfg.load_strict = strict
+    if amp:
+        from knet.engine.amp import amp_test_cfg
+        test_cfg = cfg.get('test_cfg') or {}
+        try:
+            cfg.test_cfg = amp_test_cfg(
+                test_cfg.to_dict() if hasattr(test_cfg, 'to_dict') else
+                test_cfg)
+        except ValueError as e:
+            raise UserError(f'{config_path}: {e}') from e
     os.environ.setdefault('LOCAL_RANK', '0')

@@ -317,9 +317,13 @@ _COMPARED = ('preprocess', 'network', 'panoptic_merge', 'semantic_filter',
 
 
 def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
-                repeat: int, warmup: int, seed: int) -> dict:
+                repeat: int, warmup: int, seed: int,
+                amp: bool = False) -> dict:
     """Time ``frames`` random frames through ``model.test_step`` (see the
-    module doc); the timing fields of the result."""
+    module doc; ``amp``: under autocast,
+    :func:`knet.engine.amp.amp_autocast`); the timing fields of the
+    result."""
+    from knet.engine.amp import amp_autocast, amp_dtype
     video = _is_video(model)
     timer = _Timer(dev)
     names = set()
@@ -366,7 +370,8 @@ def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
                 net_timer.reset()
                 _sync(dev)
                 start = time.perf_counter()
-                model.test_step(_make_batch(frame, t, video))
+                with amp_autocast(dev, amp):
+                    model.test_step(_make_batch(frame, t, video))
                 _sync(dev)
                 total = time.perf_counter() - start
                 if rss_after_first is None:
@@ -408,6 +413,7 @@ def _time_model(model, dev: torch.device, shape: Sequence[int], frames: int,
         frames=frames,
         repeat=repeat,
         video_model=video,
+        amp=str(amp_dtype(dev)).replace('torch.', '') if amp else None,
         threads=torch.get_num_threads(),
         mean_ms=mean,
         median_ms=median,
@@ -429,14 +435,16 @@ def run_benchmark(config: str,
                   warmup: int = 1,
                   seed: int = 0,
                   cfg_options: Optional[dict] = None,
-                  flops: bool = False) -> dict:
-    """Build the model of ``config`` and time ``frames`` random frames."""
+                  flops: bool = False,
+                  amp: bool = False) -> dict:
+    """Build the model of ``config`` and time ``frames`` random frames
+    (``amp``: the model under autocast)."""
     model, _ = _build_model(config, checkpoint, seed, cfg_options)
     dev = torch.device(device)
     model.to(dev).eval()
     result = dict(config=config, checkpoint=checkpoint)
     result.update(_time_model(model, dev, shape, frames, repeat, warmup,
-                              seed))
+                              seed, amp=amp))
     if flops:
         # a separate, untimed frame that continues the sequence
         clip = _random_clip(shape, frames, seed)
@@ -621,6 +629,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--flops', action='store_true',
                         help='also count the GFLOPs of each component on '
                         'one extra frame (FlopCounterMode)')
+    parser.add_argument('--amp', action='store_true',
+                        help='run the model under autocast (bfloat16 where '
+                        'the device supports it, else float16)')
     parser.add_argument(
         '--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
         help='onnxruntime: time PyTorch eager and ONNX Runtime on the same '
@@ -650,10 +661,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         raise UserError(f'--device {args.device}: CUDA is not available')
-    if args.backend == 'onnxruntime' and (args.data or args.flops
+    if args.backend == 'onnxruntime' and (args.data or args.flops or args.amp
                                           or args.device != 'cpu'):
         raise UserError('--backend onnxruntime times the model on the CPU '
-                        '(no --data, --flops or --device)')
+                        '(no --data, --flops, --amp or --device)')
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
@@ -676,7 +687,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    args.frames, args.device, args.repeat,
                                    args.warmup, seed=args.seed,
                                    cfg_options=args.cfg_options,
-                                   flops=args.flops)
+                                   flops=args.flops, amp=args.amp)
     except (UserError, OSError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a config the model cannot be built from

@@ -132,4 +132,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    sys.exit(run_cli(main))

@@ -22,6 +22,9 @@ param_scheduler = [
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    # same training, ~300 per-parameter groups merged into a few plain-dict
+    # groups (knet/engine/optim_constructor.py): less per-step overhead
+    constructor='MergedParamGroupsConstructor',
     optimizer=dict(type='AdamW', lr=0.0001, weight_decay=0.05),
     clip_grad=dict(max_norm=1, norm_type=2),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.25)}))

@@ -19,6 +19,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..layers.kernel_targets import prepare_kernel_targets
+from ..layers.precision import float32_region, to_float32
 from ..postprocessing import PanopticOutput
 
 __all__ = ['KNet', 'panoptic_to_mmdet']
@@ -122,16 +123,21 @@ class KNet(BaseDetector):
         _, stages = self._kernel_forward(batch_inputs)
         return stages[-1]['cls_score'], stages[-1]['scaled_mask_preds']
 
+    def _targets(self, samples: SampleList, imgs: Tensor):
+        """:class:`~knet.models.layers.KernelTargets` of a batch at the
+        assignment stride."""
+        pad_shape = tuple(samples[0].metainfo.get('batch_input_shape',
+                                                  imgs.shape[-2:]))
+        return prepare_kernel_targets(
+            samples, pad_shape, self.mask_assign_stride,
+            self.num_thing_classes, self.ignore_index,
+            with_stuff=self.num_stuff_classes > 0)
+
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """Kernel-head and stage losses."""
         metas = [s.metainfo for s in batch_data_samples]
-        pad_shape = tuple(metas[0].get('batch_input_shape',
-                                       batch_inputs.shape[-2:]))
-        targets = prepare_kernel_targets(
-            batch_data_samples, pad_shape, self.mask_assign_stride,
-            self.num_thing_classes, self.ignore_index,
-            with_stuff=self.num_stuff_classes > 0)
+        targets = self._targets(batch_data_samples, batch_inputs)
         rpn_out = self.rpn_head(self.extract_feat(batch_inputs))
         rpn_losses, _ = self.rpn_head.loss(rpn_out, targets, metas)
         stages = self.roi_head(rpn_out['x_feats'], rpn_out['proposal_feats'],
@@ -149,13 +155,16 @@ class KNet(BaseDetector):
         (``pred_instances``) predictions at ``ori_shape``."""
         metas = [s.metainfo for s in batch_data_samples]
         _, stages = self._kernel_forward(batch_inputs)
-        if self.panoptic:
-            results = self.roi_head.predict_panoptic(stages[-1], metas)
-            for sample, res in zip(batch_data_samples, results):
-                sample.pred_panoptic_seg = PixelData(
-                    sem_seg=panoptic_to_mmdet(res)[None])
-        else:
-            results = self.roi_head.predict_instances(stages[-1], metas)
-            for sample, res in zip(batch_data_samples, results):
-                sample.pred_instances = res
+        # the network may run under autocast, the merge runs in float32
+        last = to_float32(stages[-1])
+        with float32_region(batch_inputs.device):
+            if self.panoptic:
+                results = self.roi_head.predict_panoptic(last, metas)
+                for sample, res in zip(batch_data_samples, results):
+                    sample.pred_panoptic_seg = PixelData(
+                        sem_seg=panoptic_to_mmdet(res)[None])
+            else:
+                results = self.roi_head.predict_instances(last, metas)
+                for sample, res in zip(batch_data_samples, results):
+                    sample.pred_instances = res
         return batch_data_samples

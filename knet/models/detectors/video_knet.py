@@ -32,8 +32,9 @@ from torch import Tensor, nn
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
-from ..layers.kernel_targets import prepare_kernel_targets
+from ..layers.precision import float32_region, to_float32
 from ..postprocessing import semantic_thing_mask
+from ..task_modules.kernel_assignment import KernelAssignment
 from .knet import KNet
 from .video_knet_utils import (boxes_from_label_map, gt_match_indices,
                                paint_track_ids, segment_track_ids)
@@ -126,19 +127,13 @@ class VideoKNet(KNet):
         return (torch.stack(key_imgs), torch.stack(ref_imgs), key_samples,
                 ref_samples)
 
-    def _targets(self, samples: List[DetDataSample], imgs: Tensor):
-        pad_shape = tuple(samples[0].metainfo.get('batch_input_shape',
-                                                  imgs.shape[-2:]))
-        return prepare_kernel_targets(
-            samples, pad_shape, self.mask_assign_stride,
-            self.num_thing_classes, self.ignore_index,
-            with_stuff=self.num_stuff_classes > 0)
-
     def _frame_losses(self, imgs: Tensor, samples: List[DetDataSample],
-                      previous_obj_feats: Optional[Tensor] = None):
+                      previous_obj_feats: Optional[Tensor] = None,
+                      targets: Optional[list] = None):
         """Kernel-head and stage losses of one frame of every sample."""
         metas = [s.metainfo for s in samples]
-        targets = self._targets(samples, imgs)
+        if targets is None:
+            targets = self._targets(samples, imgs)
         rpn_out = self.rpn_head(self.extract_feat(imgs))
         rpn_losses, rpn_assign = self.rpn_head.loss(rpn_out, targets, metas)
         stages = self.roi_head(
@@ -163,11 +158,12 @@ class VideoKNet(KNet):
         """Track-head embeddings of the Hungarian-positive thing kernels of
         each image and their (0-based) GT indices."""
         emb = self.embed_kernels(kernels[:, :self.roi_head.num_proposals])
+        assign = KernelAssignment.from_results(assign_results, emb.device)
         feats, gt_inds = [], []
-        for i, res in enumerate(assign_results):
-            pos = torch.nonzero(res.gt_inds > 0).flatten()
+        for i in range(len(assign)):
+            pos, gt = assign.image_positives(i)
             feats.append(self.track_head(emb[i, pos]))
-            gt_inds.append(res.gt_inds[pos] - 1)
+            gt_inds.append(gt)
         return feats, gt_inds
 
     def loss(self, inputs: Tensor,
@@ -181,10 +177,15 @@ class VideoKNet(KNet):
         """
         key_imgs, ref_imgs, key_samples, ref_samples = self._split_key_ref(
             inputs, data_samples)
-        ref = self._frame_losses(ref_imgs, ref_samples)
+        # both frames' targets first: their one host copy (the stuff classes
+        # present) then finds the device queue nearly empty
+        ref_targets = self._targets(ref_samples, ref_imgs)
+        key_targets = self._targets(key_samples, key_imgs)
+        ref = self._frame_losses(ref_imgs, ref_samples, targets=ref_targets)
         prev = ref['stages'][-1]['object_feats'] if self.link_previous \
             else None
-        key = self._frame_losses(key_imgs, key_samples, prev)
+        key = self._frame_losses(key_imgs, key_samples, prev,
+                                 targets=key_targets)
 
         key_last = key['stages'][-1]
         key_kernels = key_last['object_feats_track'] \
@@ -283,6 +284,16 @@ class VideoKNet(KNet):
 
         prev = self._prev_obj_feats if self.link_previous else None
         last = self.forward_frame(img, prev)
+        # the network may run under autocast; merging, embedding and
+        # tracking run in float32
+        with float32_region(img.device):
+            self._postprocess_frame(to_float32(last), sample)
+
+    def _postprocess_frame(self, last: Dict[str, Optional[Tensor]],
+                           sample: DetDataSample) -> None:
+        """Panoptic merge, embeddings, tracking and packing of one frame
+        from the network's (float32) outputs (:meth:`forward_frame`)."""
+        meta = sample.metainfo
         pano = self.roi_head.predict_panoptic(last, [meta])[0]
 
         thing_segs = torch.nonzero(pano.is_thing).flatten()

@@ -33,6 +33,7 @@ from mmdet.structures import TrackDataSample
 from mmdet.utils import ConfigType
 from ..heads.clip_kernel_head import build_tube_targets
 from ..layers.kernel_targets import prepare_kernel_targets
+from ..layers.precision import float32_region, to_float32
 from ..postprocessing import mask_boxes, rescale_masks
 from .knet import KNet
 from .vis_windows import (TrackScoreAccumulator, associate_kernels,
@@ -186,7 +187,8 @@ class VideoKNetVIS(KNet):
     def _frame_masks(self, logits: Tensor, meta: dict) -> np.ndarray:
         """[M, h, w] mask logits -> [M, H, W] bool at ori_shape (the
         release's rescale: sigmoid, padded size, crop, ori size, > thr)."""
-        probs = rescale_masks(logits, meta)
+        with float32_region(logits.device):
+            probs = rescale_masks(logits.float(), meta)
         return (probs > self.tracker.test_cfg['mask_thr']).cpu().numpy()
 
     def predict_video(self, video: Tensor,
@@ -211,15 +213,18 @@ class VideoKNetVIS(KNet):
         stored: List[Dict[int, dict]] = [dict() for _ in range(num_frames)]
         prev = None
         for w, ((s, e), (own_s, own_e)) in enumerate(zip(windows, owners)):
-            out = self._window_forward(video[s:e])
+            # the network may run under autocast, association and masks
+            # are computed in float32
+            out = to_float32(self._window_forward(video[s:e]))
             if prev is None:
                 track_of = torch.arange(num_kernels, device=video.device)
             else:
                 ov = prev['end'] - s
-                match = associate_kernels(
-                    prev['embed'], out['embed'], prev['tail'],
-                    out['masks'][:ov].sigmoid(), self.assoc_kernel_weight,
-                    self.assoc_mask_weight)
+                with float32_region(video.device):
+                    match = associate_kernels(
+                        prev['embed'], out['embed'], prev['tail'],
+                        out['masks'][:ov].sigmoid(),
+                        self.assoc_kernel_weight, self.assoc_mask_weight)
                 track_of = prev['track_of'][match]
             acc.add(track_of, out['scores'], own_e - own_s)
             nc = min(max(self.num_candidates,

@@ -36,6 +36,7 @@ from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.utils import reduce_mean
 from ..layers.dynamic_conv import apply_dynamic_kernels
+from ..layers.precision import float32_region, to_float32
 from .kernel_update_head import KernelUpdateHead
 
 __all__ = [
@@ -355,14 +356,18 @@ class ClipKernelHead(BaseModule):
         assigns = None
         for stage, out in enumerate(outputs):
             head = self.mask_head[stage]
-            scaled = out['scaled_mask_preds']  # [B, F, N, H, W]
-            cls = out['cls_score']
-            if stage < self.num_clip_stages or assigns is None:
-                assigns = [
-                    self.assign(scaled[i], None if cls is None else cls[i],
-                                tube) for i, tube in enumerate(tubes)
-                ]
-            stage_loss = self._stage_loss(head, cls, scaled, assigns, tubes)
+            # assignment and losses in float32 (also under autocast)
+            scaled = to_float32(out['scaled_mask_preds'])  # [B, F, N, H, W]
+            cls = to_float32(out['cls_score'])
+            with float32_region(scaled.device):
+                if stage < self.num_clip_stages or assigns is None:
+                    assigns = [
+                        self.assign(scaled[i],
+                                    None if cls is None else cls[i], tube)
+                        for i, tube in enumerate(tubes)
+                    ]
+                stage_loss = self._stage_loss(head, cls, scaled, assigns,
+                                              tubes)
             for key, value in stage_loss.items():
                 losses[f'tracker_s{stage}_{key}'] = \
                     value * self.stage_loss_weights[stage]

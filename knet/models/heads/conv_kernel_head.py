@@ -21,11 +21,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule, bias_init_with_prob, normal_init
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmdet.registry import MODELS, TASK_UTILS
-from ..layers.kernel_targets import KernelTargets, last_cover_index
+from ..layers.kernel_targets import (KernelTargets, last_cover_index,
+                                     target_batch)
+from ..layers.precision import float32_region, to_float32
+from ..task_modules.kernel_assignment import KernelAssignment, assign_kernels
 
 __all__ = ['ConvKernelHead']
 
@@ -221,15 +223,13 @@ class ConvKernelHead(BaseModule):
         return x
 
     def assign(self, mask_preds: Tensor, targets: Sequence[KernelTargets],
-               batch_img_metas: Optional[Sequence[dict]] = None) -> List:
+               batch_img_metas: Optional[Sequence[dict]] = None
+               ) -> KernelAssignment:
         """Hungarian-assign the P thing kernels of each image (no class
-        cost). ``mask_preds`` [B, P, H, W] at the target resolution."""
-        results = []
-        for i, tgt in enumerate(targets):
-            pred = InstanceData(masks=mask_preds[i].detach())
-            meta = batch_img_metas[i] if batch_img_metas else None
-            results.append(self.assigner.assign(pred, tgt.things, meta))
-        return results
+        cost; batched, one host copy). ``mask_preds`` [B, P, H, W] at the
+        target resolution. Returns one ``AssignResult`` per image."""
+        return assign_kernels([self.assigner], [(mask_preds, None)], targets,
+                              batch_img_metas)[0]
 
     def get_targets(self, assign_results: Sequence,
                     targets: Sequence[KernelTargets], num_preds: int,
@@ -239,37 +239,33 @@ class ConvKernelHead(BaseModule):
         Returns ``labels [B*P]`` (num_classes = negative), ``mask_targets
         [B*P, H, W]``, ``seg_targets [B, H, W]`` (num_classes = unlabelled:
         stuff masks painted first in label order, then the matched things in
-        kernel order; any nonzero soft coverage counts).
+        kernel order; any nonzero soft coverage counts). Built for the whole
+        batch from the assignment's positives (no device sync).
         """
-        labels, mask_targets, seg_targets = [], [], []
-        for res, tgt in zip(assign_results, targets):
-            gt = tgt.things
-            device = gt.labels.device
-            lab = torch.full((num_preds, ), self.num_classes, dtype=torch.long,
-                             device=device)
-            mtg = gt.masks.new_zeros((num_preds, *mask_shape))
-            pos = (res.gt_inds > 0).nonzero(as_tuple=False).squeeze(1)
-            gt_idx = res.gt_inds[pos] - 1
-            if pos.numel() > 0:
-                lab[pos] = gt.labels[gt_idx]
-                mtg[pos] = gt.masks[gt_idx].to(mtg.dtype)
-            paint_masks = [mtg[pos] > 0]
-            paint_labels = [lab[pos]]
-            if tgt.stuff is not None and len(tgt.stuff) > 0:
-                paint_masks.insert(0, tgt.stuff.masks > 0)
-                paint_labels.insert(0, tgt.stuff.labels.long())
-            pm = torch.cat(paint_masks)
-            pl = torch.cat(paint_labels)
-            idx = last_cover_index(pm)
-            seg = torch.full(mask_shape, self.num_classes, dtype=torch.long,
-                             device=device)
-            if pl.numel() > 0:
-                seg = torch.where(idx >= 0, pl[idx.clamp(min=0)], seg)
-            labels.append(lab)
-            mask_targets.append(mtg)
-            seg_targets.append(seg)
-        return (torch.cat(labels), torch.cat(mask_targets),
-                torch.stack(seg_targets))
+        batch = target_batch(targets)
+        assign = KernelAssignment.from_results(assign_results, batch.device)
+        assert assign.host_gt_inds.shape[1] == num_preds
+        assert tuple(batch.mask_shape) == tuple(mask_shape)
+        labels, mask_targets = batch.assigned_things(assign,
+                                                     self.num_classes)
+        # matched things over stuff: the last covering kernel wins
+        thing_idx = last_cover_index((mask_targets > 0).transpose(0, 1))
+        seg = torch.full_like(thing_idx, self.num_classes)
+        if num_preds:
+            seg = torch.where(
+                thing_idx >= 0,
+                labels.gather(1, thing_idx.clamp(min=0).flatten(1)).view_as(
+                    thing_idx), seg)
+        for i, tgt in enumerate(targets):
+            if tgt.stuff is None or len(tgt.stuff) == 0:
+                continue
+            stuff_idx = last_cover_index(tgt.stuff.masks > 0)
+            stuff = torch.where(
+                stuff_idx >= 0,
+                tgt.stuff.labels.long()[stuff_idx.clamp(min=0)],
+                torch.full_like(stuff_idx, self.num_classes))
+            seg[i] = torch.where(thing_idx[i] >= 0, seg[i], stuff)
+        return labels.flatten(), mask_targets.flatten(0, 1), seg
 
     def loss(self,
              outputs: Dict[str, Optional[Tensor]],
@@ -289,13 +285,26 @@ class ConvKernelHead(BaseModule):
         assign_results = self.assign(mask_pred, targets, batch_img_metas)
         labels, mask_targets, seg_targets = self.get_targets(
             assign_results, targets, num_preds, (h, w))
+        with float32_region(mask_pred.device):
+            losses = self._losses(
+                to_float32(mask_pred), to_float32(seg_preds), labels,
+                mask_targets, seg_targets,
+                assign_results.pos_img * num_preds +
+                assign_results.pos_kernel, assign_results.num_pos)
+        return losses, assign_results
 
+    def _losses(self, mask_pred: Tensor, seg_preds: Optional[Tensor],
+                labels: Tensor, mask_targets: Tensor, seg_targets: Tensor,
+                pos_inds: Tensor, num_pos: int) -> Dict[str, Tensor]:
+        """The loss terms, in float32; ``pos_inds`` [num_pos] are the
+        positive rows of ``labels`` in ascending order."""
+        num_imgs, num_preds, h, w = mask_pred.shape
         losses = dict()
         pos = labels < self.num_classes
         flat_pred = mask_pred.reshape(-1, h, w)
-        if pos.any():
-            pos_pred = flat_pred[pos]
-            pos_tgt = mask_targets[pos]
+        if num_pos > 0:
+            pos_pred = flat_pred[pos_inds]
+            pos_tgt = mask_targets[pos_inds]
             losses['loss_rpn_mask'] = self.loss_mask(pos_pred, pos_tgt)
             losses['loss_rpn_dice'] = self.loss_dice(pos_pred, pos_tgt)
             if self.loss_rank is not None:
@@ -327,4 +336,4 @@ class ConvKernelHead(BaseModule):
             else:
                 losses['loss_rpn_seg'] = self.loss_seg(
                     flat_seg, flat_tgt, ignore_index=self.num_classes)
-        return losses, assign_results
+        return losses

@@ -19,7 +19,9 @@ from torch import Tensor
 
 from mmdet.registry import MODELS, TASK_UTILS
 from ..layers.kernel_targets import KernelTargets
+from ..layers.precision import float32_region, to_float32
 from ..postprocessing import PanopticOutput, build_postprocessor
+from ..task_modules.kernel_assignment import KernelAssignment, assign_kernels
 
 __all__ = ['KernelIterHead']
 
@@ -158,23 +160,32 @@ class KernelIterHead(BaseModule):
                mask_preds: Tensor,
                cls_scores: Optional[Tensor],
                targets: Sequence[KernelTargets],
-               batch_img_metas: Optional[Sequence[dict]] = None) -> List:
-        """Hungarian assignment of the P thing kernels of each image.
+               batch_img_metas: Optional[Sequence[dict]] = None
+               ) -> KernelAssignment:
+        """Hungarian assignment of the P thing kernels of each image (all
+        images at once, see :func:`assign_kernels`).
 
         Args:
             mask_preds: [B, N, H, W] mask logits at the target resolution.
             cls_scores: [B, N, num_classes] logits, or None (no class cost).
+
+        Returns:
+            One ``AssignResult`` per image (a :class:`KernelAssignment`).
         """
-        results = []
+        return self._assign_sets([stage], [(mask_preds, cls_scores)],
+                                 targets, batch_img_metas)[0]
+
+    def _assign_sets(self, stages: Sequence[int],
+                     predictions: Sequence[tuple],
+                     targets: Sequence[KernelTargets],
+                     batch_img_metas: Optional[Sequence[dict]] = None
+                     ) -> List[KernelAssignment]:
+        """Assignments of several stages in one batch (one host copy)."""
         p, t = self.num_proposals, self.num_thing_classes
-        for i, tgt in enumerate(targets):
-            pred = InstanceData(masks=mask_preds[i, :p].detach())
-            if cls_scores is not None:
-                pred.scores = cls_scores[i, :p, :t].detach()
-            meta = batch_img_metas[i] if batch_img_metas else None
-            results.append(self.assigners[stage].assign(
-                pred, tgt.things, meta))
-        return results
+        preds = [(m[:, :p], None if s is None else s[:, :p, :t])
+                 for m, s in predictions]
+        return assign_kernels([self.assigners[i] for i in stages], preds,
+                              targets, batch_img_metas)
 
     def assign_final(self, stage_output: Dict[str, Tensor],
                      targets: Sequence[KernelTargets],
@@ -195,6 +206,10 @@ class KernelIterHead(BaseModule):
              init_cls_scores: Optional[Tensor] = None):
         """Losses of every stage.
 
+        Stage ``s`` is assigned on stage ``s-1``'s detached predictions; all
+        stages that re-assign (``assign_stages``) are assigned together,
+        with one host copy for the batch.
+
         Args:
             stage_outputs: :meth:`forward` output (training mode).
             init_mask_preds: [B, N, h, w] kernel-head masks (stage 0 input).
@@ -213,24 +228,30 @@ class KernelIterHead(BaseModule):
                 mode='bilinear', align_corners=False)
         prev_cls = None if init_cls_scores is None else \
             init_cls_scores.detach()
+        inputs = [(prev_masks, prev_cls)] + [
+            (out['scaled_mask_preds'].detach(), out['cls_score'].detach())
+            for out in stage_outputs[:-1]
+        ]
+        num_assign = max(1, min(self.assign_stages, len(stage_outputs)))
+        assigned = self._assign_sets(
+            list(range(num_assign)), inputs[:num_assign], targets,
+            batch_img_metas)
         losses, all_assign = {}, []
-        assign_results = None
         for stage, out in enumerate(stage_outputs):
             head = self.mask_head[stage]
             scaled = out['scaled_mask_preds']
-            if stage < self.assign_stages or assign_results is None:
-                assign_results = self.assign(stage, prev_masks, prev_cls,
-                                             targets, batch_img_metas)
+            assign_results = assigned[min(stage, num_assign - 1)]
             all_assign.append(assign_results)
-            labels, label_weights, mask_targets = head.get_targets(
-                assign_results, targets, scaled.shape[1], scaled.shape[-2:])
-            stage_loss = head.loss(out['cls_score'], scaled, labels,
-                                   label_weights, mask_targets)
+            tgt = head.stage_targets(assign_results, targets,
+                                     scaled.shape[1], scaled.shape[-2:])
+            with float32_region(scaled.device):
+                stage_loss = head.loss(
+                    to_float32(out['cls_score']), to_float32(scaled),
+                    tgt.labels, tgt.label_weights, tgt.mask_targets,
+                    pos_inds=tgt.pos_inds, num_pos=tgt.num_pos)
             for key, value in stage_loss.items():
                 losses[f's{stage}_{key}'] = value * \
                     self.stage_loss_weights[stage]
-            prev_masks = scaled.detach()
-            prev_cls = out['cls_score'].detach()
         return losses, all_assign
 
     # ------------------------------------------------------------------ #

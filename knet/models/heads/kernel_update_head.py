@@ -29,7 +29,9 @@ Video K-Net options:
   current group features, the current kernels attend to them (+ LN, FFN + LN)
   and the result replaces the input kernels.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -43,9 +45,24 @@ from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS
 from mmdet.utils import reduce_mean
 from ..layers.dynamic_conv import apply_dynamic_kernels
-from ..layers.kernel_targets import last_cover_index
+from ..layers.kernel_targets import last_cover_index, target_batch
+from ..layers.transfer import host_to_device
+from ..task_modules.kernel_assignment import KernelAssignment
 
-__all__ = ['KernelUpdateHead']
+__all__ = ['KernelUpdateHead', 'StageTargets']
+
+
+class StageTargets(NamedTuple):
+    """Per-kernel targets of a batch for one stage (rows = B*N kernels).
+
+    ``pos_inds`` [num_pos]: the positive rows (``labels < num_classes``) in
+    ascending order, found on the host from the assignment; ``num_pos``:
+    their number (a host int, so the losses need no device sync)."""
+    labels: Tensor
+    label_weights: Tensor
+    mask_targets: Tensor
+    pos_inds: Tensor
+    num_pos: int
 
 
 @MODELS.register_module()
@@ -449,68 +466,95 @@ class KernelUpdateHead(BaseModule):
         column only.
 
         Returns ``labels [B*N]``, ``label_weights [B*N, num_classes]``,
-        ``mask_targets [B*N, H, W]``.
+        ``mask_targets [B*N, H, W]`` (see :meth:`stage_targets`).
         """
-        labels, label_weights, mask_targets = [], [], []
-        tc, sc = self.num_thing_classes, self.num_stuff_classes
-        for res, tgt in zip(assign_results, targets):
-            gt = tgt.things
-            device = gt.labels.device
-            num_things = res.gt_inds.numel()
-            lab = torch.full((num_things, ), self.num_classes,
-                             dtype=torch.long, device=device)
-            lw = gt.masks.new_ones((num_things, self.num_classes))
-            mtg = gt.masks.new_zeros((num_things, *mask_shape))
-            pos = (res.gt_inds > 0).nonzero(as_tuple=False).squeeze(1)
-            gt_idx = res.gt_inds[pos] - 1
-            if pos.numel() > 0:
-                lab[pos] = gt.labels[gt_idx]
-                mtg[pos] = gt.masks[gt_idx].to(mtg.dtype)
-            if num_preds > num_things:
-                # stuff kernels (absent stuff GT: all negative)
-                assert num_preds == num_things + sc
-                s_lab = torch.full((sc, ), self.num_classes,
-                                   dtype=torch.long, device=device)
-                s_mtg = mtg.new_zeros((sc, *mask_shape))
-                s_lw = torch.cat([
-                    lw.new_zeros((sc, tc)),
-                    torch.eye(sc, device=device, dtype=lw.dtype)
-                ], dim=1)
-                if tgt.stuff is not None and len(tgt.stuff) > 0:
-                    sidx = tgt.stuff.labels.long() - tc
-                    s_lab[sidx] = tgt.stuff.labels.long()
-                    s_mtg[sidx] = tgt.stuff.masks.to(mtg.dtype)
-                lw[:, tc:] = 0
-                lab = torch.cat([lab, s_lab])
-                lw = torch.cat([lw, s_lw])
-                mtg = torch.cat([mtg, s_mtg])
-            labels.append(lab)
-            label_weights.append(lw)
-            mask_targets.append(mtg)
-        return (torch.cat(labels), torch.cat(label_weights),
-                torch.cat(mask_targets))
+        return tuple(self.stage_targets(assign_results, targets, num_preds,
+                                        mask_shape)[:3])
+
+    def stage_targets(self, assign_results, targets, num_preds: int,
+                      mask_shape: Tuple[int, int]) -> StageTargets:
+        """:meth:`get_targets` plus the positive rows, built for the whole
+        batch from the assignment's positives (gathers from the padded
+        ground truth, no device sync; the stuff part, the same at every
+        stage, is built once per batch)."""
+        batch = target_batch(targets)
+        assign = KernelAssignment.from_results(assign_results, batch.device)
+        b, p = assign.host_gt_inds.shape
+        assert tuple(batch.mask_shape) == tuple(mask_shape)
+        tc, sc, nc = (self.num_thing_classes, self.num_stuff_classes,
+                      self.num_classes)
+        labels, mask_targets = batch.assigned_things(assign, nc)
+        weights = batch.thing_masks.new_ones((b, p, nc))
+        img, ker = np.nonzero(assign.host_gt_inds > 0)
+        pos = [img * num_preds + ker]
+        if num_preds > p:
+            # stuff kernels (absent stuff GT: all negative)
+            assert num_preds == p + sc
+            weights[..., tc:] = 0
+            s_lab, s_lw, s_mtg, s_img, s_row = self._stuff_targets(batch)
+            labels = torch.cat([labels, s_lab], dim=1)
+            weights = torch.cat([weights, s_lw], dim=1)
+            mask_targets = torch.cat([mask_targets, s_mtg], dim=1)
+            pos.append(s_img * num_preds + p + s_row)
+        pos = np.sort(np.concatenate(pos))
+        return StageTargets(
+            labels.flatten(), weights.flatten(0, 1),
+            mask_targets.flatten(0, 1),
+            host_to_device(pos.astype(np.int64), batch.device),
+            int(pos.size))
+
+    def _stuff_targets(self, batch):
+        """Labels [B, S], label weights [B, S, C], mask targets [B, S, h, w]
+        of the stuff kernels and the host (image, kernel j) pairs of the
+        present stuff classes; cached on the batch."""
+        tc, sc, nc = (self.num_thing_classes, self.num_stuff_classes,
+                      self.num_classes)
+        key = ('update_head_stuff', tc, sc, nc)
+        if key not in batch.cache:
+            b, device = len(batch.num_things), batch.device
+            labels = torch.full((b, sc), nc, dtype=torch.long, device=device)
+            masks = batch.thing_masks.new_zeros((b, sc, *batch.mask_shape))
+            weights = torch.cat([
+                batch.thing_masks.new_zeros((sc, tc)),
+                torch.eye(sc, device=device, dtype=batch.thing_masks.dtype)
+            ], dim=1).expand(b, sc, nc)
+            img, row, _ = batch.stuff_rows(tc)
+            if img.size:
+                idx = host_to_device(np.stack([img, row]), device)
+                labels[idx[0], idx[1]] = idx[1] + tc
+                masks[idx[0], idx[1]] = batch.stuff_masks().to(masks.dtype)
+            batch.cache[key] = (labels, weights, masks, img, row)
+        return batch.cache[key]
 
     def loss(self, cls_score: Tensor, mask_pred: Tensor, labels: Tensor,
-             label_weights: Tensor, mask_targets: Tensor) -> Dict[str, Tensor]:
+             label_weights: Tensor, mask_targets: Tensor,
+             pos_inds: Optional[Tensor] = None,
+             num_pos: Optional[int] = None) -> Dict[str, Tensor]:
         """``loss_cls``, ``pos_acc``, ``loss_mask``, ``loss_dice`` (and
         ``loss_rank`` if configured) of one stage; ``mask_pred`` [B, N, H, W]
-        at the target resolution."""
+        at the target resolution. ``pos_inds`` / ``num_pos``: the positive
+        rows from :meth:`stage_targets` (else found from ``labels``)."""
         losses = dict()
         pos = labels < self.num_classes
-        num_pos = pos.sum().float()
-        avg_factor = reduce_mean(num_pos).clamp_(min=1.0)
+        if pos_inds is None:
+            pos_inds = pos.nonzero(as_tuple=False).squeeze(1)
+            num_pos = int(pos_inds.numel())
+        avg_factor = reduce_mean(
+            torch.full((), float(num_pos), device=labels.device)).clamp_(
+                min=1.0)
         b, n, h, w = mask_pred.shape
         flat_cls = cls_score.reshape(b * n, -1)
         if flat_cls.numel() > 0:
             losses['loss_cls'] = self.loss_cls(
                 flat_cls, labels, label_weights, avg_factor=avg_factor)
-            losses['pos_acc'] = accuracy(flat_cls[pos], labels[pos])
+            losses['pos_acc'] = accuracy(flat_cls[pos_inds],
+                                         labels[pos_inds])
         flat_mask = mask_pred.reshape(b * n, h, w)
-        if pos.any():
-            losses['loss_mask'] = self.loss_mask(flat_mask[pos],
-                                                 mask_targets[pos])
-            losses['loss_dice'] = self.loss_dice(flat_mask[pos],
-                                                 mask_targets[pos])
+        if num_pos > 0:
+            pos_mask = flat_mask[pos_inds]
+            pos_target = mask_targets[pos_inds]
+            losses['loss_mask'] = self.loss_mask(pos_mask, pos_target)
+            losses['loss_dice'] = self.loss_dice(pos_mask, pos_target)
             if self.loss_rank is not None:
                 cover = (mask_targets.view(b, n, h, w) > 0) & pos.view(
                     b, n, 1, 1)

@@ -15,6 +15,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet.registry import MODELS
+from ..layers.precision import float32_region, to_float32
 
 __all__ = ['KernelTrackHead']
 
@@ -121,7 +122,18 @@ class KernelTrackHead(BaseModule):
     def loss(self, key_embeds: Sequence[Tensor], ref_embeds: Sequence[Tensor],
              targets: Sequence[Tensor],
              weights: Sequence[Tensor]) -> Dict[str, Tensor]:
-        """Average over images of the two association losses."""
+        """Average over images of the two association losses (float32, also
+        under autocast)."""
+        if key_embeds:
+            with float32_region(key_embeds[0].device):
+                return self._loss(to_float32(list(key_embeds)),
+                                  to_float32(list(ref_embeds)), targets,
+                                  weights)
+        return self._loss(key_embeds, ref_embeds, targets, weights)
+
+    def _loss(self, key_embeds: Sequence[Tensor],
+              ref_embeds: Sequence[Tensor], targets: Sequence[Tensor],
+              weights: Sequence[Tensor]) -> Dict[str, Tensor]:
         loss_track = 0.
         loss_aux = 0.
         for key, ref, tgt, w in zip(key_embeds, ref_embeds, targets, weights):

@@ -14,6 +14,12 @@ assignment (and the recorded cost matrices) would differ:
 * ``FocalLossCost`` is the same formula; :class:`KNetFocalLossCost` only adds
   that predictions without ``scores`` (the kernel head and the first update
   stage have no classifier output) cost nothing, as in the release.
+
+Each cost also has ``batch_cost(masks [B, P, H, W], scores [B, P, C] | None,
+gt_masks [B, G, H, W], gt_labels [B, G]) -> [B, P, G]``: the same formula
+for a whole batch at once (ground truth zero padded to the largest count G;
+the padded columns are meaningless and ignored), used by
+:func:`~knet.models.task_modules.kernel_assignment.assign_kernels`.
 """
 from typing import Optional, Union
 
@@ -67,6 +73,19 @@ class KNetDiceCost(BaseMatchCost):
         t2 = (gt * gt).sum(1) + self.eps
         return -(2 * inter) / (p2[:, None] + t2[None, :]) * self.weight
 
+    def batch_cost(self, masks: Tensor, scores: Optional[Tensor],
+                   gt_masks: Tensor, gt_labels: Tensor) -> Tensor:
+        """[B, P, G] costs of a batch (see module doc)."""
+        pred = masks
+        if self.pred_act:
+            pred = pred.sigmoid().clamp(min=self.clamp_min, max=1.0)
+        pred = pred.flatten(2).float()
+        gt = gt_masks.flatten(2).to(pred.dtype)
+        inter = torch.einsum('bnh,bmh->bnm', pred, gt)
+        p2 = (pred * pred).sum(2) + self.eps
+        t2 = (gt * gt).sum(2) + self.eps
+        return -(2 * inter) / (p2[:, :, None] + t2[:, None, :]) * self.weight
+
 
 @TASK_UTILS.register_module()
 class KNetMaskCost(BaseMatchCost):
@@ -99,6 +118,18 @@ class KNetMaskCost(BaseMatchCost):
         neg = torch.einsum('nhw,mhw->nm', 1 - pred, 1 - gt)
         return -(pos + neg) / num_pix * self.weight
 
+    def batch_cost(self, masks: Tensor, scores: Optional[Tensor],
+                   gt_masks: Tensor, gt_labels: Tensor) -> Tensor:
+        """[B, P, G] costs of a batch (see module doc)."""
+        pred = masks
+        if self.pred_act:
+            pred = pred.sigmoid().clamp(min=self.clamp_min, max=1.0)
+        gt = gt_masks.to(pred.dtype)
+        num_pix = pred.shape[-2] * pred.shape[-1]
+        pos = torch.einsum('bnhw,bmhw->bnm', pred, gt)
+        neg = torch.einsum('bnhw,bmhw->bnm', 1 - pred, 1 - gt)
+        return -(pos + neg) / num_pix * self.weight
+
 
 @TASK_UTILS.register_module()
 class KNetFocalLossCost(FocalLossCost):
@@ -112,3 +143,21 @@ class KNetFocalLossCost(FocalLossCost):
             ref = pred_instances.masks
             return ref.new_zeros((len(pred_instances), len(gt_instances)))
         return super().__call__(pred_instances, gt_instances, img_meta)
+
+    def batch_cost(self, masks: Tensor, scores: Optional[Tensor],
+                   gt_masks: Tensor, gt_labels: Tensor) -> Tensor:
+        """[B, P, G] class costs of a batch (zero without ``scores``)."""
+        b, p = masks.shape[:2]
+        g = gt_labels.shape[1]
+        if scores is None:
+            return masks.new_zeros((b, p, g))
+        if self.binary_input:
+            raise NotImplementedError('batched focal cost of masks')
+        # mmdet's FocalLossCost._focal_loss_cost, with a batch axis
+        prob = scores.sigmoid()
+        neg = -(1 - prob + self.eps).log() * (1 - self.alpha) * prob.pow(
+            self.gamma)
+        pos = -(prob + self.eps).log() * self.alpha * (1 - prob).pow(
+            self.gamma)
+        index = gt_labels[:, None, :].expand(b, p, g)
+        return (pos.gather(2, index) - neg.gather(2, index)) * self.weight
