@@ -54,6 +54,14 @@ def test_reduced_quickstart_writes_all_outputs(tmp_path):
     n, shape = _count(work / 'gt_vs_pred.mp4')
     assert n == 3 and shape[1] > 2 * 128 and shape[0] > 64
     assert shape[1] > 2 * shape[0]  # two 64 x 128 panels side by side
+    from knet.visualization.video_io import read_video_info
+    assert read_video_info(str(work / 'gt_vs_pred.mp4'))['codec'] == 'h264'
+    # the data recipe is the config's, with the command line's sizes
+    from mmengine.config import Config
+    recipe = Config.fromfile(str(CONFIG)).synthetic_data
+    assert metrics['data'] == dict(
+        videos=3, frames=3, size=[64, 128], seed=recipe.seed,
+        stuff_classes=sorted(recipe.stuff_classes))
     from PIL import Image
     with Image.open(work / 'gt_vs_pred.gif') as im:
         assert im.n_frames == 3

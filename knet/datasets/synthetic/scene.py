@@ -6,7 +6,7 @@ randomness comes from one ``numpy.random.Generator`` so a seed fixes the
 whole dataset. Everything is vectorised over pixels.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -168,8 +168,3 @@ def paint_video(rng: np.random.Generator,
     things = {int(i): c for i, c in zip(instance_ids, cls)}
     return VideoTruth(semantic, instance, crowd, void, images, things)
 
-
-def visible_things(truth: VideoTruth) -> List[int]:
-    """Instance ids visible in at least one frame."""
-    ids = np.unique(truth.instance)
-    return [int(i) for i in ids if i > 0]
