@@ -18,6 +18,7 @@ for a test (``--iters 2 --frames 3 --videos 3``).
 """
 import argparse
 import importlib
+import inspect
 import json
 import os
 import os.path as osp
@@ -143,6 +144,15 @@ def data_recipe(cfg, args) -> dict:
         raise UserError(f'{args.config}: synthetic_data.dataset must be '
                         'kitti-step')
     recipe['dataset'] = 'kitti-step'
+    from knet.datasets.synthetic.kitti_step import make_kitti_step
+    params = inspect.signature(make_kitti_step).parameters
+    known = {name for name, p in params.items()
+             if p.kind is p.POSITIONAL_OR_KEYWORD and name != 'out'}
+    unknown = sorted(set(recipe) - known - {'dataset'})
+    if unknown:
+        raise UserError(f'{args.config}: synthetic_data.{unknown[0]} is not '
+                        'an argument of make_kitti_step (known: '
+                        f'{", ".join(sorted(known))})')
     for key in ('videos', 'frames', 'size', 'seed', 'stuff_classes'):
         value = getattr(args, key)
         if value is not None:
