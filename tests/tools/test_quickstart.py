@@ -70,3 +70,14 @@ def test_reduced_quickstart_writes_all_outputs(tmp_path):
         assert word in proc.stdout
     # a second run reuses the data (the stamp matches)
     assert (tmp_path / 'data' / 'quickstart.json').is_file()
+
+
+def test_misspelt_data_setting_is_one_clear_line(tmp_path):
+    cfg = tmp_path / 'typo.py'
+    cfg.write_text(f"_base_ = ['{CONFIG}']\n"
+                   "synthetic_data = dict(thing_outlines=1)\n")
+    err = one_line_error(run_tool(TOOL, '--config', cfg, '--data-root',
+                                  tmp_path / 'data', '--work-dir',
+                                  tmp_path / 'work'))
+    assert 'synthetic_data.thing_outlines' in err
+    assert not (tmp_path / 'data').exists()
