@@ -7,6 +7,7 @@
 _base_ = [
     './_base_/models/video_knet_s3_r50_fpn.py',
     './_base_/datasets/kitti_step_vps.py',
+    './_base_/schedules/schedule_1x.py',
     './_base_/video_runtime.py',
 ]
 
@@ -17,37 +18,18 @@ _base_ = [
 # link) keep their initialisation: a logged partial load, see the README.
 load_from = 'checkpoints/knet_s3_r50_fpn_8e_cityscapes-step.pth'
 
-# The dataset config cannot wrap the train set in RepeatDataset (videos are
-# sampled with TrackImgSampler), so the x2 repeat becomes twice the epochs.
+# The optimizer, warm-up and step decay of schedule_1x.py. The dataset config
+# cannot wrap the train set in RepeatDataset (videos are sampled with
+# TrackImgSampler), so the x2 repeat becomes twice the epochs.
 max_epochs = 24
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs,
-    val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[18, 22],  # epochs 9 and 11 of the x2-repeated set
-        gamma=0.1)
+    _base_.param_scheduler[0],
+    # epochs 9 and 11 of the x2-repeated set
+    dict(_base_.param_scheduler[1], end=max_epochs, milestones=[18, 22])
 ]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    # same training, ~300 per-parameter groups merged into a few plain-dict
-    # groups (knet/engine/optim_constructor.py): less per-step overhead
-    constructor='MergedParamGroupsConstructor',
-    optimizer=dict(type='AdamW', lr=0.0001, weight_decay=0.05),
-    clip_grad=dict(max_norm=1, norm_type=2),
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.25)}))
 # link modules of stages 0/1 and (first frame) never get gradients
 find_unused_parameters = True
-auto_scale_lr = dict(enable=False, base_batch_size=16)
 
 # STQ (+ AQ, SQ) and VPQ over windows 1-4; the GT comes from the panoptic
 # PNGs named by seg_map_path when the test pipeline loads no annotation.

@@ -8,13 +8,17 @@
 2. train ``configs/quickstart/video_knet_quickstart.py`` on the CPU;
 3. evaluate it on the validation sequences with the project's metrics;
 4. write under ``work_dirs/quickstart/``: the checkpoint, ``metrics.json``
-   (STQ, AQ, SQ, VPQ), ``gt_vs_pred.mp4`` / ``.gif`` (ground truth |
+   (STQ, AQ, SQ, VPQ), ``gt_vs_pred.mp4`` (H.264) / ``.gif`` (ground truth |
    prediction, colours stable per track id) and ``curves.png``.
 
-Options shrink the run for a test (``--iters 2 --frames 3 --videos 3``).
+The config is the recipe: model, schedule, the synthetic data's settings
+(``synthetic_data``) and the video (``GtPredVideoHook``). This tool only
+places the data and the outputs and changes sizes; options shrink the run
+for a test (``--iters 2 --frames 3 --videos 3``).
 """
 import argparse
 import importlib
+import inspect
 import json
 import os
 import os.path as osp
@@ -22,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -44,7 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description='Train and evaluate a small Video K-Net on synthetic '
         'KITTI-STEP data on the CPU; write checkpoint, metrics, video and '
-        'curves.')
+        'curves. The recipe (model, schedule, data generation, video) is '
+        'the config\'s; the options below only move the data and outputs '
+        'or change the sizes (default: the config\'s value).')
     p.add_argument('--config', default=DEFAULT_CONFIG, help='config file')
     p.add_argument('--data-root', default=osp.join(REPO, 'data', 'quickstart'),
                    help='where the synthetic data is made (reused)')
@@ -52,33 +58,28 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default=osp.join(REPO, 'work_dirs', 'quickstart'),
                    help='output folder')
     p.add_argument('--iters', type=int, default=None,
-                   help='training iterations (default: the config\'s)')
-    p.add_argument('--videos', type=int, default=21,
+                   help='training iterations (the LR schedule scales along)')
+    p.add_argument('--videos', type=int, default=None,
                    help='synthetic sequences 0..N-1 (at most 21) in the '
                    'official split: val 2, 6, 7, 8, 10, 13, 14, 16, 18, the '
                    'others train')
-    p.add_argument('--frames', type=int, default=10,
+    p.add_argument('--frames', type=int, default=None,
                    help='frames per sequence')
-    p.add_argument('--size', type=int, nargs=2, default=(96, 192),
+    p.add_argument('--size', type=int, nargs=2, default=None,
                    metavar=('H', 'W'), help='frame size')
-    # seed 6: with the defaults every stuff class of the val sequences also
-    # occurs in a train sequence
-    p.add_argument('--seed', type=int, default=6, help='data and training '
+    p.add_argument('--seed', type=int, default=None, help='data and training '
                    'seed')
-    # road, sidewalk, building, vegetation, terrain, sky: a KITTI-like
-    # scene; each video draws 3 of them, so each is seen in ~6 train videos
-    # (all 17 stuff classes: ~2 each, and SQ fell from 0.63 to 0.20)
-    p.add_argument('--stuff-classes', type=int, nargs='+',
-                   default=[0, 1, 2, 8, 9, 10], metavar='ID',
-                   help='stuff trainIds the videos draw their 3 bands from '
-                   '(default: %(default)s)')
+    p.add_argument('--stuff-classes', type=int, nargs='+', default=None,
+                   metavar='ID',
+                   help='stuff trainIds the videos draw their bands from')
     # 1: the data worker keeps the second core (2 cores, 96 x 192: 300
     # iterations in 84 s with 1 thread; 2 threads were slower, 1.15 it/s,
     # in a run that shared the machine)
     p.add_argument('--threads', type=int, default=1,
                    help='torch CPU threads (default: %(default)s)')
     p.add_argument('--no-gif', action='store_true', help='skip the GIF')
-    p.add_argument('--fps', type=float, default=4.0, help='video frame rate')
+    p.add_argument('--fps', type=float, default=None,
+                   help='video frame rate')
     p.add_argument('--verbose', action='store_true',
                    help='show the training log instead of progress bars')
     return p.parse_args(argv)
@@ -136,18 +137,42 @@ def check_data_root(root: str) -> None:
                             '--data-root')
 
 
-def make_data(root: str, videos: int, frames: int, size, seed: int,
-              stuff_classes: Optional[List[int]] = None) -> str:
+def data_recipe(cfg, args) -> dict:
+    """The config's ``synthetic_data`` with the command line's sizes."""
+    recipe = dict(cfg.get('synthetic_data') or {})
+    if recipe.get('dataset', 'kitti-step') != 'kitti-step':
+        raise UserError(f'{args.config}: synthetic_data.dataset must be '
+                        'kitti-step')
+    recipe['dataset'] = 'kitti-step'
+    from knet.datasets.synthetic.kitti_step import make_kitti_step
+    params = inspect.signature(make_kitti_step).parameters
+    known = {name for name, p in params.items()
+             if p.kind is p.POSITIONAL_OR_KEYWORD and name != 'out'}
+    unknown = sorted(set(recipe) - known - {'dataset'})
+    if unknown:
+        raise UserError(f'{args.config}: synthetic_data.{unknown[0]} is not '
+                        'an argument of make_kitti_step (known: '
+                        f'{", ".join(sorted(known))})')
+    for key in ('videos', 'frames', 'size', 'seed', 'stuff_classes'):
+        value = getattr(args, key)
+        if value is not None:
+            recipe[key] = value
+        if recipe.get(key) is None:
+            raise UserError(f'{args.config}: synthetic_data.{key} is not set '
+                            f'(and no --{key.replace("_", "-")} given)')
+    recipe['size'] = [int(v) for v in recipe['size']]
+    recipe['stuff_classes'] = sorted(int(c) for c in recipe['stuff_classes'])
+    return recipe
+
+
+def make_data(root: str, recipe: dict) -> str:
     """Synthetic raw KITTI-STEP + converted layout; reused when unchanged.
 
     Built in a temporary sibling folder and renamed into place, so an
     interrupted run never leaves a half dataset behind.
     """
     from knet.datasets.synthetic import make_synthetic
-    stamp = dict(dataset='kitti-step', videos=videos, frames=frames,
-                 size=list(size), seed=seed, version=1)
-    if stuff_classes is not None:
-        stamp['stuff_classes'] = sorted(stuff_classes)
+    stamp = dict(recipe, version=2)
     stamp_file = osp.join(root, 'quickstart.json')
     if osp.isfile(stamp_file):
         with open(stamp_file) as f:
@@ -155,16 +180,20 @@ def make_data(root: str, videos: int, frames: int, size, seed: int,
                 print(f'[1/5] data: reusing {root}')
                 return osp.join(root, 'kitti-step')
     check_data_root(root)
-    print(f'[1/5] data: {videos} synthetic KITTI-STEP sequences of {frames} '
-          f'frames ({size[0]}x{size[1]}) -> {root}')
+    size = recipe['size']
+    print(f'[1/5] data: {recipe["videos"]} synthetic KITTI-STEP sequences of '
+          f'{recipe["frames"]} frames ({size[0]}x{size[1]}) -> {root}')
     parent = osp.dirname(osp.abspath(root))
     os.makedirs(parent, exist_ok=True)
     tmp = osp.join(parent, f'.{osp.basename(root)}.tmp{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True)
+    kwargs = {k: v for k, v in recipe.items() if k != 'dataset'}
+    kwargs['size'] = tuple(size)
     try:
-        make_synthetic('kitti-step', osp.join(tmp, 'raw'), videos=videos,
-                       frames=frames, size=tuple(size), seed=seed,
-                       stuff_classes=stuff_classes)
+        try:
+            make_synthetic('kitti-step', osp.join(tmp, 'raw'), **kwargs)
+        except (TypeError, ValueError) as e:
+            raise UserError(f'synthetic data: {e}') from e
         proc = subprocess.run(
             [sys.executable, PREPARE, '--src', osp.join(tmp, 'raw'), '--dst',
              osp.join(tmp, 'kitti-step'), '--mode', 'copy'],
@@ -185,17 +214,17 @@ def make_data(root: str, videos: int, frames: int, size, seed: int,
 
 def warn_unseen_classes(data_root: str) -> None:
     """Warn when val sequences hold classes that no train sequence has."""
-    import cv2
+    from knet.formats import KITTI_STEP_IGNORE, decode_kitti_step
+    from knet.formats.io import read_image
     seen = {}
     for split in ('train', 'val'):
         folder = osp.join(data_root, 'video_sequence', split)
         ids = set()
         for name in sorted(os.listdir(folder)):
             if name.endswith('_panoptic.png'):
-                bgr = cv2.imread(osp.join(folder, name))
-                # KITTI-STEP panoptic PNG: R = trainId (BGR index 2)
-                ids.update(np.unique(bgr[..., 2]).tolist())
-        seen[split] = ids - {255}
+                sem, _ = decode_kitti_step(read_image(osp.join(folder, name)))
+                ids.update(np.unique(sem).tolist())
+        seen[split] = ids - {KITTI_STEP_IGNORE}
     unseen = sorted(seen['val'] - seen['train'])
     if unseen:
         print(f'warning: val classes {unseen} never occur in train; the '
@@ -236,61 +265,79 @@ def _fit_pipeline_to_size(cfg, size) -> None:
     visit(cfg.train_dataloader.dataset.get('pipeline', []))
 
 
-def build_cfg(args, data_root: str):
+def _set_iters(cfg, iters: int) -> None:
+    """Run length ``iters``: the schedule's milestones, the checkpoint and
+    the (single, final) validation scale along."""
+    loop = cfg.train_cfg
+    old = int(loop.max_iters)
+    loop.max_iters = iters
+    loop.val_interval = iters
+    scale = iters / old
+    for sched in cfg.get('param_scheduler') or ():
+        begin = max(0, int(round(sched.get('begin', 0) * scale)))
+        sched['begin'] = begin
+        if sched.get('end') is not None:
+            sched['end'] = max(begin + 1, int(round(sched.end * scale)))
+        if 'milestones' in sched:
+            sched['milestones'] = [
+                max(1, int(round(m * scale))) for m in sched.milestones
+            ]
+    hooks = cfg.default_hooks
+    hooks.checkpoint.interval = iters
+    # at least ~20 points on the loss curve, even for a short run
+    hooks.logger.interval = max(1, min(int(hooks.logger.interval),
+                                       iters // 20))
+
+
+def _video_hook(cfg) -> Optional[dict]:
+    for hook in cfg.get('custom_hooks') or ():
+        if hook.get('type') == 'GtPredVideoHook':
+            return hook
+    return None
+
+
+def build_cfg(args, data_root: str, recipe: dict):
+    """The config with the data paths, frame size and run length set."""
     from mmengine.config import Config
     cfg = Config.fromfile(args.config)
+    if cfg.train_cfg.get('type') != 'IterBasedTrainLoop':
+        raise UserError(f'{args.config}: the quickstart expects an '
+                        'IterBasedTrainLoop')
     cfg.work_dir = args.work_dir
     root = data_root.rstrip('/') + '/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if loader in cfg:
             _set_data_root(cfg[loader], root)
-    _fit_pipeline_to_size(cfg, args.size)
-    loop = cfg.train_cfg
-    if loop.get('type') != 'IterBasedTrainLoop':
-        raise UserError(f'{args.config}: the quickstart expects an '
-                        'IterBasedTrainLoop')
-    old = int(loop.max_iters)
-    iters = int(args.iters or old)
-    loop.max_iters = iters
-    loop.val_interval = iters  # validate once, at the end
-    if iters != old and cfg.get('param_scheduler'):
-        scale = iters / old
-        for sched in cfg.param_scheduler:
-            begin = max(0, int(round(sched.get('begin', 0) * scale)))
-            sched['begin'] = begin
-            if sched.get('end') is not None:
-                sched['end'] = max(begin + 1, int(round(sched.end * scale)))
-            if 'milestones' in sched:
-                sched['milestones'] = [
-                    max(1, int(round(m * scale))) for m in sched.milestones
-                ]
-    hooks = cfg.setdefault('default_hooks', {})
-    logger = hooks.get('logger') or dict(type='AtomicLoggerHook')
-    # at least ~20 points on the loss curve, even for a short run
-    logger['interval'] = max(1, min(int(logger.get('interval', 10)),
-                                    iters // 20))
-    hooks['logger'] = logger
-    hooks['checkpoint'] = dict(
-        type='CheckpointHook', interval=iters, by_epoch=False,
-        max_keep_ckpts=1, save_last=True)
+    _fit_pipeline_to_size(cfg, recipe['size'])
+    if args.iters is not None and args.iters != cfg.train_cfg.max_iters:
+        if args.iters < 1:
+            raise UserError(f'--iters must be >= 1, got {args.iters}')
+        _set_iters(cfg, int(args.iters))
+    video = _video_hook(cfg)
+    if video is not None:
+        if args.no_gif:
+            video['gif'] = None
+        if args.fps is not None:
+            video['fps'] = args.fps
     if not args.verbose:
         cfg.log_level = 'WARNING'
-    cfg.randomness = dict(seed=args.seed, deterministic=False)
+    cfg.randomness = dict(cfg.get('randomness') or {}, seed=recipe['seed'])
     return cfg
 
 
 # ---------------------------------------------------------------- hooks --
-def _make_hook(total_iters: int, renderer):
+def _progress_hook(total_iters: int):
     from mmengine.hooks import Hook
     from tqdm import tqdm
 
-    class QuickstartHook(Hook):
-        """Progress bars; the GT | prediction video; the val metrics."""
+    class QuickstartProgressHook(Hook):
+        """Progress bars; keeps the validation metrics."""
         priority = 'VERY_LOW'
 
         def __init__(self):
             self.metrics: Dict[str, float] = {}
             self.bar = None
+            self.val_bar = None
 
         def before_train(self, runner):
             self.bar = tqdm(total=total_iters, desc='[2/5] train',
@@ -312,96 +359,16 @@ def _make_hook(total_iters: int, renderer):
                 self.bar.close()
             self.val_bar = tqdm(total=len(runner.val_dataloader),
                                 desc='[3/5] evaluate', unit='frame')
-            renderer.open(runner.val_dataloader.dataset.metainfo)
 
         def after_val_iter(self, runner, batch_idx, data_batch=None,
                            outputs=None):
             self.val_bar.update(1)
-            for track_sample in outputs or ():
-                for i in range(len(track_sample)):
-                    renderer.add(track_sample[i])
 
         def after_val_epoch(self, runner, metrics=None):
             self.val_bar.close()
             self.metrics = dict(metrics or {})
-            renderer.close()
 
-    return QuickstartHook()
-
-
-class GtPredRenderer:
-    """Writes ground truth | prediction frames to an MP4 (and a GIF).
-
-    The ground truth is read from the frame's KITTI-STEP panoptic PNG (GT
-    track = trainId * 1000 + instance); the prediction's model labels are
-    mapped to trainIds with ``label_ids``, so both panels share the palette.
-    """
-
-    def __init__(self, mp4: str, gif: Optional[str], fps: float,
-                 min_height: int = 192) -> None:
-        self.mp4, self.gif, self.fps = mp4, gif, fps
-        self.min_height = min_height
-        self.writers: List = []
-        self.frames = 0
-
-    def open(self, metainfo: dict) -> None:
-        from knet.visualization.palette import build_class_palette
-        from knet.visualization.video_io import VideoWriter
-        self.palette = build_class_palette(metainfo, 'dataset')
-        label_ids = np.asarray(metainfo.get('label_ids') or range(
-            len(metainfo.get('classes', ()))), dtype=np.int64)
-        self.lut = np.full(256, 255, dtype=np.int64)
-        self.lut[:len(label_ids)] = label_ids
-        self.things = set(
-            label_ids[i] for i, c in enumerate(metainfo.get('classes', ()))
-            if c in set(metainfo.get('thing_classes', ())))
-        self.writers = [VideoWriter(self.mp4, self.fps)]
-        if self.gif:
-            self.writers.append(
-                VideoWriter(self.gif, self.fps, gif_max_width=640))
-        self.frames = 0
-
-    def add(self, sample) -> None:
-        import cv2
-
-        from knet.formats import decode_kitti_step
-        from knet.visualization.draw import draw_panoptic, hstack_frames
-        img_path = sample.img_path
-        frame = cv2.cvtColor(cv2.imread(img_path), cv2.COLOR_BGR2RGB)
-        gt_path = img_path.replace('_leftImg8bit.png', '_panoptic.png')
-        gt_rgb = cv2.cvtColor(cv2.imread(gt_path), cv2.COLOR_BGR2RGB)
-        gt_sem, gt_inst = decode_kitti_step(gt_rgb)
-        gt_sem = gt_sem.astype(np.int64)
-        is_thing = np.isin(gt_sem, list(self.things))
-        gt_track = np.where(is_thing & (gt_inst > 0),
-                            gt_sem * 1000 + gt_inst, 0)
-        pan = sample.pred_panoptic_seg
-        labels = pan.sem_seg.detach().cpu().numpy().reshape(frame.shape[:2])
-        pred_sem = self.lut[np.clip(labels, 0, 255)]
-        pred_track = pan.track_ids.detach().cpu().numpy().reshape(
-            frame.shape[:2]) if 'track_ids' in pan else np.zeros_like(labels)
-        # small synthetic frames: enlarge (nearest) so labels stay legible
-        scale = max(1, int(np.ceil(self.min_height / frame.shape[0])))
-        if scale > 1:
-            def up(a):
-                return np.repeat(np.repeat(a, scale, axis=0), scale, axis=1)
-            frame, gt_sem, gt_track = up(frame), up(gt_sem), up(gt_track)
-            pred_sem, pred_track = up(pred_sem), up(pred_track)
-        meta = sample.metainfo
-        seq = meta.get('seq_name', meta.get('video_id'))
-        panel = hstack_frames([
-            draw_panoptic(frame, gt_sem, gt_track, self.palette),
-            draw_panoptic(frame, pred_sem, pred_track, self.palette)
-        ], [f'ground truth   seq {seq}  frame {meta.get("frame_id", "")}',
-            'prediction'])
-        for w in self.writers:
-            w.write(panel)
-        self.frames += 1
-
-    def close(self) -> None:
-        for w in self.writers:
-            w.close()
-        self.writers = []
+    return QuickstartProgressHook()
 
 
 # ------------------------------------------------------------------ main --
@@ -426,25 +393,24 @@ def main(argv=None) -> Dict:
     check_pieces(args.config)
     import torch
     torch.set_num_threads(max(1, args.threads))
+    from mmengine.config import Config
+
     from knet.utils.setup_env import register_all_modules
     register_all_modules()
 
-    data_root = make_data(args.data_root, args.videos, args.frames,
-                          args.size, args.seed, args.stuff_classes)
+    recipe = data_recipe(Config.fromfile(args.config), args)
+    data_root = make_data(args.data_root, recipe)
     warn_unseen_classes(data_root)
-    cfg = build_cfg(args, data_root)
+    cfg = build_cfg(args, data_root, recipe)
     _check_registered(cfg)
     os.makedirs(args.work_dir, exist_ok=True)
 
     from mmengine.runner import Runner
-    mp4 = osp.join(args.work_dir, 'gt_vs_pred.mp4')
-    gif = None if args.no_gif else osp.join(args.work_dir, 'gt_vs_pred.gif')
-    renderer = GtPredRenderer(mp4, gif, args.fps)
-    hook = _make_hook(cfg.train_cfg.max_iters, renderer)
+    progress = _progress_hook(cfg.train_cfg.max_iters)
     runner = Runner.from_cfg(cfg)
-    runner.register_hook(hook)
+    runner.register_hook(progress)
     runner.train()
-    if not hook.metrics:
+    if not progress.metrics:
         raise UserError('training finished without a validation result '
                         '(check val_dataloader / val_evaluator)')
 
@@ -456,7 +422,7 @@ def main(argv=None) -> Dict:
                    'scalars.json')
     curves = osp.join(args.work_dir, 'curves.png')
     keys = ['loss'] + [k for k in REPORTED
-                       if _metric(hook.metrics, k) is not None][:1]
+                       if _metric(progress.metrics, k) is not None][:1]
     proc = subprocess.run([
         sys.executable, CURVES_SCRIPT, 'plot_curve', log, '--keys', *keys,
         '--out', curves, '--title', 'Video K-Net quickstart'
@@ -464,15 +430,17 @@ def main(argv=None) -> Dict:
     if proc.returncode != 0:
         raise UserError(f'analyze_logs failed: {proc.stderr.strip()}')
 
+    video = _video_hook(cfg) or {}
+    mp4 = osp.join(args.work_dir, video['mp4']) if video.get('mp4') else None
+    gif = osp.join(args.work_dir, video['gif']) if video.get('gif') else None
     elapsed = time.time() - start
-    summary = {k: _metric(hook.metrics, k) for k in REPORTED}
+    summary = {k: _metric(progress.metrics, k) for k in REPORTED}
     result = dict(
         summary,
-        all_metrics={k: float(v) for k, v in hook.metrics.items()
+        all_metrics={k: float(v) for k, v in progress.metrics.items()
                      if isinstance(v, (int, float))},
         iters=cfg.train_cfg.max_iters,
-        data=dict(videos=args.videos, frames=args.frames,
-                  size=list(args.size), seed=args.seed),
+        data={k: v for k, v in recipe.items() if k != 'dataset'},
         seconds=round(elapsed, 1),
         threads=args.threads,
         checkpoint=ckpt, video_mp4=mp4, video_gif=gif, curves=curves)

@@ -74,13 +74,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.engine.runner import build_runner
-
+    from knet.engine.runner_setup import (config_errors, load_config,
+                                          prepare_test_cfg)
+    from knet.engine.test_options import (add_pickle_dump,
+                                          configure_submission,
+                                          configure_visualization)
     from knet.utils.cli import UserError
-    from knet.utils.runtime import (config_errors, load_config,
-                                    prepare_test_cfg)
-    from knet.utils.test_options import (add_pickle_dump,
-                                         configure_submission,
-                                         configure_visualization)
     if args.format_only and not args.submission_dir:
         raise UserError('--format-only needs --submission-dir')
     cfg = load_config(args.config, args.cfg_options)

@@ -51,9 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.engine.runner import build_runner
-
-    from knet.utils.runtime import (config_errors, load_config,
-                                    prepare_train_cfg)
+    from knet.engine.runner_setup import (config_errors, load_config,
+                                          prepare_train_cfg)
     cfg = load_config(args.config, args.cfg_options)
     prepare_train_cfg(
         cfg,

@@ -7,5 +7,5 @@ _base_ = [
 ]
 model = dict(neck=[
     _base_.deformable_fpn,
-    _base_.model.neck[1],  # the semantic FPN of the base, unchanged
+    _base_.semantic_fpn,  # the semantic FPN of the base, unchanged
 ])

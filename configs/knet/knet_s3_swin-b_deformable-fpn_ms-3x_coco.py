@@ -10,5 +10,5 @@ model = dict(
     backbone=dict(_base_.swin.backbone, _delete_=True),
     neck=[
         dict(_base_.deformable_fpn, in_channels=_base_.swin.channels),
-        _base_.model.neck[1]
+        _base_.semantic_fpn
     ])

@@ -5,9 +5,9 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(_base_.swin.backbone, _delete_=True),
-    # the neck is a list: restate both items, the FPN with the Swin widths
+    # the neck list of _base_/models/r50_fpn.py, the FPN with the Swin widths
     neck=[
-        dict(_base_.model.neck[0], in_channels=_base_.swin.channels),
-        _base_.model.neck[1]
+        dict(_base_.fpn, in_channels=_base_.swin.channels),
+        _base_.semantic_fpn
     ])
 optim_wrapper = dict(paramwise_cfg=_base_.swin.paramwise_cfg)

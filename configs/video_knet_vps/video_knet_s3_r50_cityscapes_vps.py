@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/video_knet_s3_r50_fpn.py',
     '../_base_/datasets/cityscapes_vps.py',
-    '../_base_/schedules/schedule_1x.py',  # the optimizer (AdamW recipe)
+    '../_base_/schedules/schedule_1x.py',
     '../_base_/video_runtime.py',
 ]
 
@@ -36,21 +36,10 @@ model = dict(
         # Cityscapes: thing score threshold 0.3 (release K-Net city config)
         test_cfg=dict(merge_stuff_thing=dict(instance_score_thr=0.3))))
 
-max_epochs = 12
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs,
-    val_interval=max_epochs)
+# schedule_1x.py's 12 epochs, the step decay at epochs 9 and 11
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[9, 11],
-        gamma=0.1)
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], milestones=[9, 11])
 ]
 find_unused_parameters = True
 

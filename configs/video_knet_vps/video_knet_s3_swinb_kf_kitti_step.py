@@ -14,10 +14,10 @@ load_from = 'checkpoints/knet_s3_swin-b_fpn_8e_cityscapes-step.pth'
 model = dict(
     backbone=dict(_base_.swin.backbone, _delete_=True, init_cfg=None),
     # ^ weights come from load_from
-    # the neck is a list: restate both items, the FPN with the Swin widths
+    # the neck list of _base_/models/r50_fpn.py, the FPN with the Swin widths
     neck=[
-        dict(_base_.model.neck[0], in_channels=_base_.swin.channels),
-        _base_.model.neck[1]
+        dict(_base_.fpn, in_channels=_base_.swin.channels),
+        _base_.semantic_fpn
     ],
     # every update stage has the release's two link paths; the previous
     # frame's kernels reach the last stage only:

@@ -11,25 +11,15 @@ load_from = 'checkpoints/knet_s3_swin-b_fpn_ms-3x_coco-panoptic.pth'
 model = dict(
     backbone=dict(_base_.swin.backbone, _delete_=True, init_cfg=None),
     # ^ weights come from load_from
-    # the neck is a list: restate both items, the FPN with the Swin widths
+    # the neck list of _base_/models/r50_fpn.py, the FPN with the Swin widths
     neck=[
-        dict(_base_.model.neck[0], in_channels=_base_.swin.channels),
-        _base_.model.neck[1]
+        dict(_base_.fpn, in_channels=_base_.swin.channels),
+        _base_.semantic_fpn
     ])
 
 max_epochs = 8
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs,
-    val_interval=max_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[7],
-        gamma=0.1)
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=max_epochs, milestones=[7])
 ]

@@ -10,8 +10,8 @@ load_from = 'checkpoints/knet_s3_swin-l_fpn_8e_cityscapes-step.pth'
 model = dict(
     backbone=dict(_base_.swin.backbone, _delete_=True, init_cfg=None),
     neck=[
-        dict(_base_.model.neck[0], in_channels=_base_.swin.channels),
-        _base_.model.neck[1]
+        dict(_base_.fpn, in_channels=_base_.swin.channels),
+        _base_.semantic_fpn
     ],
     roi_head=dict(
         mask_head=dict(

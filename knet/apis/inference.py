@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
@@ -143,7 +144,9 @@ def init_model(config: Union[str, Path, Config],
                                 config_name=str(name))
         meta = model.dataset_meta
     else:
-        model = MODELS.build(cfg.model)
+        # inference never synchronises batch statistics (as mmdet's
+        # init_detector): SyncBN layers become BN
+        model = revert_sync_batchnorm(MODELS.build(cfg.model))
         if checkpoint is not None:
             ckpt = load_model_checkpoint(model, str(checkpoint),
                                          strict=strict)

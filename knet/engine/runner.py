@@ -1,4 +1,5 @@
-"""MMEngine runner whose checkpoint loading is strict and reads release files.
+"""MMEngine runner whose checkpoint loading is strict and reads release files
+(and whose distributed CPU runs accept SyncBN configs).
 
 MMEngine's ``Runner.load_checkpoint`` (used for ``load_from`` and
 ``resume``) loads non-strictly: a checkpoint of another model only gives a
@@ -10,15 +11,22 @@ initialise a video model (a logged partial load). The config key
 ``load_strict = False`` turns the check off (the matching tensors are
 loaded, the rest is listed).
 
+Before wrapping the model for a distributed run without GPUs it turns the
+model's SyncBN into BN (:mod:`.syncbn`; MMEngine does that only for
+non-distributed runs).
+
 Configs select it with ``runner_type = 'KNetRunner'``
 (``configs/_base_/default_runtime.py``); :func:`build_runner` builds the
 runner a config asks for.
 """
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+from torch import nn
+
+from .syncbn import sync_bn_fallback
 
 __all__ = ['KNetRunner', 'build_runner']
 
@@ -26,6 +34,14 @@ __all__ = ['KNetRunner', 'build_runner']
 @RUNNERS.register_module()
 class KNetRunner(Runner):
     """:class:`mmengine.runner.Runner` with checked checkpoint loading."""
+
+    def wrap_model(self, model_wrapper_cfg: Optional[dict],
+                   model: nn.Module) -> nn.Module:
+        """MMEngine's wrapping, after the SyncBN fallback of a distributed
+        run (see module doc)."""
+        if self.distributed:
+            model = sync_bn_fallback(model)
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def load_checkpoint(self,
                         filename: str,

@@ -13,7 +13,7 @@ from typing import Dict, NamedTuple
 import numpy as np
 
 __all__ = ['CityscapesLabel', 'CITYSCAPES_LABELS', 'LABEL_ID_TO_TRAIN_ID',
-           'label_ids_to_train_ids', 'instance_ids_to_train_ids']
+           'label_ids_to_train_ids']
 
 
 class CityscapesLabel(NamedTuple):
@@ -64,15 +64,3 @@ def label_ids_to_train_ids(label_ids: np.ndarray) -> np.ndarray:
     if label_ids.size and (label_ids.min() < 0 or label_ids.max() > 255):
         raise ValueError('Cityscapes label ids must lie in 0..255')
     return _LUT[label_ids.astype(np.intp)]
-
-
-def instance_ids_to_train_ids(instance_ids: np.ndarray) -> np.ndarray:
-    """instanceIds map -> instance-trainIds map as cityscapesscripts'
-    ``createTrainIdInstanceImgs`` writes it: ``trainId * 1000 + n`` for
-    single instances of evaluated thing classes, the trainId elsewhere
-    (255 on ignored labels). int32."""
-    v = np.asarray(instance_ids).astype(np.int64)
-    label = np.where(v >= 1000, v // 1000, v)
-    train = label_ids_to_train_ids(label).astype(np.int64)
-    single = (v >= 1000) & (train != 255)
-    return np.where(single, train * 1000 + v % 1000, train).astype(np.int32)

@@ -220,11 +220,15 @@ def resize_to_height(image: np.ndarray, height: int) -> np.ndarray:
 
 def add_title(image: np.ndarray, title: str,
               font_scale: Optional[float] = None) -> np.ndarray:
-    """A copy of ``image`` with ``title`` in a black band above it."""
+    """A copy of ``image`` with ``title`` in a black band above it.
+
+    The band's height depends on the font scale only (not on the title's
+    letters), so panels titled side by side stay aligned.
+    """
     h, w = image.shape[:2]
     if font_scale is None:
         font_scale = float(np.clip(w / 700.0, 0.35, 0.9))
-    (_, th), base = cv2.getTextSize(title, _FONT, font_scale, 1)
+    (_, th), base = cv2.getTextSize('Ag|', _FONT, font_scale, 1)
     band = np.zeros((th + base + 6, w, 3), dtype=np.uint8)
     cv2.putText(band, title, (4, th + 3), _FONT, font_scale, (255, 255, 255),
                 1, cv2.LINE_AA)

@@ -1,4 +1,9 @@
-"""``tools/test.py --show-dir`` for video models: one overlay PNG per frame.
+"""Visualisation hooks of the video configs.
+
+``VideoVisualizationHook``: ``tools/test.py --show-dir`` for video models,
+one overlay PNG per frame. ``GtPredVideoHook``: one ground truth |
+prediction MP4 (and GIF) of a KITTI-STEP-format validation / test run (the
+quickstart's ``gt_vs_pred.mp4``).
 
 mmdet's ``TrackVisualizationHook`` is written for the MOT layout: it saves
 ``<dir>/<img_path.split('/')[-3]>/<file name>``, which puts every
@@ -16,10 +21,14 @@ import mmcv
 from mmdet.engine.hooks import TrackVisualizationHook
 from mmdet.registry import HOOKS
 from mmdet.structures import DetDataSample, TrackDataSample
+from mmengine.dist import is_main_process
 from mmengine.fileio import get
+from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
-__all__ = ['VideoVisualizationHook', 'frame_out_path']
+from .gt_pred_video import GtPredVideoWriter
+
+__all__ = ['VideoVisualizationHook', 'GtPredVideoHook', 'frame_out_path']
 
 
 def frame_out_path(out_dir: str, data_sample: DetDataSample) -> str:
@@ -112,3 +121,77 @@ class VideoVisualizationHook(TrackVisualizationHook):
             pred_score_thr=self.score_thr,
             out_file=out_file,
             step=step)
+
+
+@HOOKS.register_module()
+class GtPredVideoHook(Hook):
+    """Ground truth | prediction video of every val / test frame.
+
+    Frames go through :class:`~.gt_pred_video.GtPredVideoWriter` in the
+    order the loop visits them (sequence by sequence with
+    ``TrackImgSampler``); the ground truth is each frame's KITTI-STEP
+    panoptic PNG. Relative paths lie under the runner's ``work_dir``. The
+    video is finished and verified at the end of the epoch and replaces an
+    earlier one only then. With several processes, the main process draws
+    the sequences it evaluates.
+
+    Args:
+        mp4: output MP4 (H.264).
+        gif: optional GIF next to it (``None``: none).
+        fps: frame rate.
+        min_height: small frames are enlarged to at least this height.
+    """
+    priority = 'VERY_LOW'
+
+    def __init__(self,
+                 mp4: str = 'gt_vs_pred.mp4',
+                 gif: Optional[str] = None,
+                 fps: float = 4.0,
+                 min_height: int = 192) -> None:
+        self.mp4, self.gif = mp4, gif
+        self.fps, self.min_height = fps, min_height
+        self.writer: Optional[GtPredVideoWriter] = None
+        self.written: Sequence[str] = ()
+
+    def _open(self, runner, dataloader) -> None:
+        if not is_main_process():
+            return
+        if self.writer is not None:
+            self.writer.abort()
+        self.writer = GtPredVideoWriter(
+            dataloader.dataset.metainfo,
+            osp.join(runner.work_dir, self.mp4),
+            osp.join(runner.work_dir, self.gif) if self.gif else None,
+            fps=self.fps, min_height=self.min_height)
+
+    def _add(self, outputs) -> None:
+        if self.writer is None:
+            return
+        for track in outputs or ():
+            for t in range(len(track)):
+                self.writer.add(track[t])
+
+    def _close(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            self.written = writer.close()
+
+    def before_val_epoch(self, runner) -> None:
+        self._open(runner, runner.val_dataloader)
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None,
+                       outputs=None) -> None:
+        self._add(outputs)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._close()
+
+    def before_test_epoch(self, runner) -> None:
+        self._open(runner, runner.test_dataloader)
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs=None) -> None:
+        self._add(outputs)
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._close()

@@ -15,14 +15,16 @@ __all__ = ['ToyRegressor', 'ToyRegressionDataset']
 class ToyRegressor(BaseModel):
     """y = w x + b fitted with MSE; ``loss`` returns the usual loss dict."""
 
-    def __init__(self, data_preprocessor=None):
+    def __init__(self, data_preprocessor=None, sync_bn=False):
         super().__init__(data_preprocessor=data_preprocessor)
         self.backbone = nn.Linear(4, 8)
+        # SyncBN as the video configs have (for the distributed CPU runs)
+        self.norm = nn.SyncBatchNorm(8) if sync_bn else nn.Identity()
         self.head = nn.Linear(8, 1)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         x = torch.stack(inputs) if isinstance(inputs, list) else inputs
-        pred = self.head(torch.relu(self.backbone(x)))
+        pred = self.head(torch.relu(self.norm(self.backbone(x))))
         if mode == 'loss':
             y = torch.stack(data_samples) if isinstance(
                 data_samples, list) else data_samples

@@ -1,7 +1,7 @@
-# The tiny KITTI-STEP Video K-Net of the parity record
-# (/work/shared/parity/README.md, section 1): the R50 entry point with sizes
-# shrunk, plain BN, no pretrained weights, and the switches that restore the
-# release's behaviour where this code base fixes a defect.
+# The tiny KITTI-STEP Video K-Net of the parity record (tests/parity_cases.py:
+# the recorded cases): the R50 entry point with sizes shrunk, plain BN, no
+# pretrained weights, and the switches that restore the release's behaviour
+# where this code base fixes a defect (docs/release_differences.md).
 _base_ = '../../configs/video_knet_kitti.py'
 
 ch = 64
@@ -13,32 +13,16 @@ model = dict(
         base_channels=16,  # stage widths 16/32/64/128
         norm_cfg=dict(type='BN', requires_grad=True),
         init_cfg=None),
-    # a list in the base config: restated whole, only sizes differ
+    # the neck list of configs/_base_/models/r50_fpn.py, only sizes differ
     neck=[
+        dict(_base_.fpn, in_channels=[16, 32, 64, 128], out_channels=ch),
         dict(
-            type='FPN',
-            in_channels=[16, 32, 64, 128],
-            out_channels=ch,
-            start_level=0,
-            add_extra_convs='on_input',
-            num_outs=4),
-        dict(
-            type='SemanticFPNWrapper',
+            _base_.semantic_fpn,
             in_channels=ch,
             feat_channels=ch,
             out_channels=ch,
-            start_level=0,
-            end_level=3,
-            upsample_times=2,
             positional_encoding=dict(
-                type='SinePositionalEncoding', num_feats=ch // 2,
-                normalize=True),
-            cat_coors=False,
-            cat_coors_level=3,
-            fuse_by_cat=False,
-            return_list=False,
-            num_aux_convs=1,
-            norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+                _base_.semantic_fpn.positional_encoding, num_feats=ch // 2)),
     ],
     rpn_head=dict(num_proposals=20, in_channels=ch, out_channels=ch),
     roi_head=dict(

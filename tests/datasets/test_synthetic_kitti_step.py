@@ -106,3 +106,37 @@ def test_stuff_classes_restrict_the_pool(tmp_path):
     with pytest.raises(ValueError, match='stuff classes'):
         make_synthetic('kitti-step', tmp_path / 'bad', videos=1, frames=1,
                        stuff_classes=(11,))
+
+
+def test_thing_outline_darkens_only_the_silhouettes(tmp_path):
+    """thing_outline=1: same labels and scene, a dark border on every thing
+    (also where it overlaps another thing), nothing else changes."""
+    kw = dict(videos=3, frames=3, size=(48, 96), seed=5)
+    plain = make_synthetic('kitti-step', tmp_path / 'a', **kw)
+    lined = make_synthetic('kitti-step', tmp_path / 'b', thing_outline=1,
+                           **kw)
+    borders_between_things = 0
+    for va, vb in zip(plain['videos'], lined['videos']):
+        for fa, fb in zip(va['frames'], vb['frames']):
+            np.testing.assert_array_equal(fa['semantic'], fb['semantic'])
+            np.testing.assert_array_equal(fa['instance'], fb['instance'])
+            a = _read(fa['image']).astype(int)
+            b = _read(fb['image']).astype(int)
+            ins = fa['instance']
+            # a pixel with a 4-neighbour of another segment, inside a thing
+            pad = np.pad(ins, 1, mode='edge')
+            border = np.zeros(ins.shape, bool)
+            for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+                border |= pad[dy:dy + ins.shape[0], dx:dx + ins.shape[1]] \
+                    != ins
+            changed = (a != b).any(-1)
+            # only thing pixels change, and they get darker
+            assert not changed[ins == 0].any()
+            assert (b[changed].sum(-1) < a[changed].sum(-1)).all()
+            # the front thing's border over another thing is drawn
+            front = border & (ins > 0) & (pad[1:-1, 2:] > 0) & \
+                (pad[1:-1, 2:] != ins)
+            borders_between_things += int((changed & front).sum())
+            assert changed[border & (ins > 0)].mean() > 0.4
+            assert not changed[(ins > 0) & ~border].any()
+    assert borders_between_things > 0

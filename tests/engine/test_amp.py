@@ -7,9 +7,9 @@ pytest.importorskip('mmdet')
 from mmengine.config import Config  # noqa: E402
 
 from knet.engine import amp  # noqa: E402
+from knet.engine.runner_setup import prepare_test_cfg  # noqa: E402
+from knet.engine.runner_setup import prepare_train_cfg  # noqa: E402
 from knet.utils.cli import UserError  # noqa: E402
-from knet.utils.runtime import prepare_test_cfg  # noqa: E402
-from knet.utils.runtime import prepare_train_cfg  # noqa: E402
 from knet.utils.setup_env import register_all_modules  # noqa: E402
 
 BASE = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3),

@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from knet.evaluation.writers.youtube_vis import YouTubeVISWriter
+from knet.evaluation.writers.youtube_vis import write_youtube_vis_results
 from knet.formats.coco_mask import encode_rle
 from knet.utils.cli import run_cli
 
@@ -44,6 +44,24 @@ def _gt(tmp_path):
     return path, a, b
 
 
+class _Tracks:
+    """Official result entries built track by track; ``close`` writes them
+    with :func:`write_youtube_vis_results`."""
+
+    def __init__(self, out_dir):
+        self.out_dir, self.results = out_dir, []
+
+    def add_track(self, video_id, category_id, score, masks):
+        """``masks``: one per frame, a binary mask or None (absent)."""
+        segs = [encode_rle(m) if m is not None and m.any() else None
+                for m in masks]
+        self.results.append(dict(video_id=video_id, category_id=category_id,
+                                 score=score, segmentations=segs))
+
+    def close(self):
+        return write_youtube_vis_results(self.results, self.out_dir)
+
+
 def _run(gt, res, out):
     return run_cli(eval_vis.main, ['--gt', str(gt), '--results', str(res),
                                    '--out', str(out)])
@@ -51,7 +69,7 @@ def _run(gt, res, out):
 
 def test_round_trip_ap_is_one(tmp_path):
     gt, a, b = _gt(tmp_path)
-    w = YouTubeVISWriter(tmp_path / 'res')
+    w = _Tracks(tmp_path / 'res')
     w.add_track(1, 1, 0.9, a)
     w.add_track(1, 2, 0.8, b)
     z = w.close()
@@ -76,7 +94,7 @@ def test_hand_computed_ap(tmp_path):
     pb[8, 7:10] = False
     pb[7, 8:10] = False
     assert (pb & b[0]).sum() == 17 and pb.sum() == 17
-    w = YouTubeVISWriter(tmp_path / 'res')
+    w = _Tracks(tmp_path / 'res')
     w.add_track(1, 1, 0.9, a)
     w.add_track(1, 2, 0.8, [pb, None])
     w.close()
@@ -117,7 +135,7 @@ def test_synthetic_round_trip_and_broken_json(tmp_path, capsys):
     m = make_synthetic('youtube_vis_2019', tmp_path / 'yt', videos=2,
                        frames=3, size=(32, 48), seed=0)
     gt = json.loads(open(m['train_json']).read())
-    w = YouTubeVISWriter(tmp_path / 'res')
+    w = _Tracks(tmp_path / 'res')
     for video in m['videos']:
         if video['split'] != 'train':
             continue

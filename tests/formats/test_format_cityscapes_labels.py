@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from knet.formats.cityscapes_labels import (CITYSCAPES_LABELS,
-                                            instance_ids_to_train_ids,
                                             label_ids_to_train_ids)
 
 
@@ -21,7 +20,3 @@ def test_table_matches_cityscapesscripts():
 def test_conversions_by_hand():
     label_ids = np.array([[7, 26, 1, 29]], np.uint8)
     assert label_ids_to_train_ids(label_ids).tolist() == [[0, 13, 255, 255]]
-    inst = np.array([[7, 26000, 26003, 26, 29001, 24]])
-    # road; car #0; car #3; car group; caravan (no trainId); person group
-    assert instance_ids_to_train_ids(inst).tolist() == \
-        [[0, 13000, 13003, 13, 255, 11]]

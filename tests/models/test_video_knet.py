@@ -14,8 +14,6 @@ from mmdet.registry import MODELS  # noqa: E402
 from mmdet.structures import DetDataSample, TrackDataSample  # noqa: E402
 from mmdet.structures.mask import BitmapMasks  # noqa: E402
 
-from knet.engine.syncbn import (SyncBNFallbackHook, has_sync_bn,  # noqa
-                                sync_bn_fallback)
 from knet.models.detectors.video_knet_utils import (  # noqa: E402
     boxes_from_label_map, gt_match_indices, masks_to_boxes, paint_track_ids,
     segment_track_ids)
@@ -79,31 +77,6 @@ def test_track_id_writeback_fix_vs_release():
                              'index').tolist() == [1, 0, 2]
     assert segment_track_ids(res.ids, res.sorted_ids,
                              'position').tolist() == [1, 2, 0]
-
-
-def test_sync_bn_fallback_without_distribution():
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1),
-                              torch.nn.SyncBatchNorm(4))
-    assert has_sync_bn(net)
-    with pytest.warns(UserWarning, match='not distributed'):
-        net = sync_bn_fallback(net)
-    assert not has_sync_bn(net)
-    net.train()
-    assert net(torch.randn(2, 3, 5, 5)).shape == (2, 4, 5, 5)
-
-
-def test_sync_bn_fallback_hook():
-    class FakeRunner:
-        model = torch.nn.Sequential(
-            torch.nn.Conv2d(3, 4, 1),
-            torch.nn.Sequential(torch.nn.SyncBatchNorm(4)))
-
-    runner = FakeRunner()
-    weight = runner.model[1][0].weight
-    with pytest.warns(UserWarning):
-        SyncBNFallbackHook().before_run(runner)
-    assert not has_sync_bn(runner.model)
-    assert runner.model[1][0].weight is weight  # optimizer stays valid
 
 
 # ---------------------------------------------------------- the model

@@ -32,7 +32,6 @@ def _tube_head(num_proposals=4, num_classes=3, channels=16):
         mask_upsample_stride=2,
         kernel_updator_cfg=dict(type='KernelUpdator', in_channels=channels,
                                 feat_channels=channels, out_channels=channels,
-                                input_feat_shape=3,
                                 act_cfg=dict(type='ReLU', inplace=True),
                                 norm_cfg=dict(type='LN')))
     head = MODELS.build(dict(type='ClipKernelHead', num_stages=3,

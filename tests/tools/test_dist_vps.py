@@ -37,7 +37,8 @@ def test_dist_train_two_processes(base):
     assert "'backend': 'gloo'" in out
     assert 'Distributed training: True' in out
     assert 'Iter(train) [2/2]' in out
-    from knet.engine.checkpoint_compat import register_checkpoint_safe_globals
+    from knet.models.utils.checkpoint_compat import \
+        register_checkpoint_safe_globals
     register_checkpoint_safe_globals()
     ckpt = torch.load(work / 'iter_2.pth', map_location='cpu')
     assert ckpt['meta']['iter'] == 2

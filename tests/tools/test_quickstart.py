@@ -54,6 +54,15 @@ def test_reduced_quickstart_writes_all_outputs(tmp_path):
     n, shape = _count(work / 'gt_vs_pred.mp4')
     assert n == 3 and shape[1] > 2 * 128 and shape[0] > 64
     assert shape[1] > 2 * shape[0]  # two 64 x 128 panels side by side
+    from knet.visualization.video_io import read_video_info
+    assert read_video_info(str(work / 'gt_vs_pred.mp4'))['codec'] == 'h264'
+    # the data recipe is the config's, with the command line's sizes
+    from mmengine.config import Config
+    recipe = Config.fromfile(str(CONFIG)).synthetic_data.to_dict()
+    recipe.pop('dataset')
+    recipe.update(videos=3, frames=3, size=[64, 128],
+                  stuff_classes=sorted(recipe['stuff_classes']))
+    assert metrics['data'] == recipe
     from PIL import Image
     with Image.open(work / 'gt_vs_pred.gif') as im:
         assert im.n_frames == 3
@@ -62,3 +71,14 @@ def test_reduced_quickstart_writes_all_outputs(tmp_path):
         assert word in proc.stdout
     # a second run reuses the data (the stamp matches)
     assert (tmp_path / 'data' / 'quickstart.json').is_file()
+
+
+def test_misspelt_data_setting_is_one_clear_line(tmp_path):
+    cfg = tmp_path / 'typo.py'
+    cfg.write_text(f"_base_ = ['{CONFIG}']\n"
+                   "synthetic_data = dict(thing_outlines=1)\n")
+    err = one_line_error(run_tool(TOOL, '--config', cfg, '--data-root',
+                                  tmp_path / 'data', '--work-dir',
+                                  tmp_path / 'work'))
+    assert 'synthetic_data.thing_outlines' in err
+    assert not (tmp_path / 'data').exists()

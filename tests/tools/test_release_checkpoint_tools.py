@@ -113,7 +113,7 @@ def test_tools_test_no_strict_option_reaches_the_runner(tmp_path):
     tests/models/test_checkpoint_loading.py)."""
     import importlib.util
 
-    from knet.utils.runtime import load_config, prepare_test_cfg
+    from knet.engine.runner_setup import load_config, prepare_test_cfg
     spec = importlib.util.spec_from_file_location('test_tool',
                                                   REPO / 'tools/test.py')
     tool = importlib.util.module_from_spec(spec)

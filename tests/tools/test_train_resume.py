@@ -4,7 +4,8 @@ import pickle
 import pytest
 import torch
 
-from knet.engine.checkpoint_compat import register_checkpoint_safe_globals
+from knet.models.utils.checkpoint_compat import \
+    register_checkpoint_safe_globals
 
 TOY = 'tests/data/toy_config.py'
 

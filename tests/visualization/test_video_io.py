@@ -1,14 +1,17 @@
 """Video and frame-folder reading, MP4/GIF writing (atomic, verified)."""
+import logging
 import os
+import subprocess
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from knet.visualization import video_io
 from knet.visualization.video_io import (FrameFolderWriter, FrameSource,
                                          VideoIOError, VideoWriter,
-                                         read_video_info)
+                                         h264_ffmpeg, read_video_info)
 
 
 def frames(n=5, h=48, w=80):
@@ -60,14 +63,28 @@ def test_folder_is_read_in_natural_order(tmp_path):
     assert len(got) == 3 and all((g == e).all() for g, e in zip(got, imgs))
 
 
+def ffprobe(path):
+    """What the bundled ffmpeg says about the file's video stream."""
+    proc = subprocess.run([h264_ffmpeg(), '-hide_banner', '-i', str(path)],
+                          capture_output=True, text=True)
+    return [ln for ln in proc.stderr.splitlines() if 'Video:' in ln][0]
+
+
 def test_mp4_writer_round_trip_and_atomic(tmp_path):
     out = tmp_path / 'sub' / 'out.mp4'
     with VideoWriter(str(out), fps=4) as vw:
         for f in frames(7, 50, 90):  # odd-free but non-multiple-of-16 size
             vw.write(f)
         assert not out.exists()  # only the temporary exists until close
+    assert vw.codec == 'h264'
     info = read_video_info(str(out))
     assert (info['frames'], info['width'], info['height']) == (7, 90, 50)
+    assert info['codec'] == 'h264'
+    # what browsers need: H.264 in yuv420p, the index (moov) before the data
+    stream = ffprobe(out)
+    assert 'Video: h264' in stream and 'yuv420p' in stream, stream
+    head = out.read_bytes()
+    assert 0 <= head.find(b'moov') < head.find(b'mdat'), 'not +faststart'
     cap = cv2.VideoCapture(str(out))
     n = 0
     while cap.read()[0]:
@@ -91,6 +108,67 @@ def test_odd_sized_mp4_is_padded_to_even(tmp_path):
     assert first[:, 91].astype(int).sum(-1).mean() < 0.6 * body
     assert np.abs(first[:49, :91].astype(int) - frames(1, 49, 91)[0]
                   ).mean() < 8
+
+
+def test_without_h264_encoder_falls_back_to_mp4v_with_one_warning(
+        tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(video_io, 'h264_ffmpeg', lambda: None)
+    video_io._warn_mp4v_once.cache_clear()
+    with caplog.at_level(logging.WARNING, logger=video_io.__name__):
+        for name in ('a.mp4', 'b.mp4'):
+            with VideoWriter(str(tmp_path / name), fps=4) as vw:
+                for f in frames(3):
+                    vw.write(f)
+            assert vw.codec == 'mp4v'
+    video_io._warn_mp4v_once.cache_clear()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and '\n' not in warnings[0]
+    assert 'mp4v' in warnings[0] and 'imageio-ffmpeg' in warnings[0]
+    info = read_video_info(str(tmp_path / 'b.mp4'))
+    assert (info['codec'], info['frames']) == ('mp4v', 3)
+
+
+def test_mp4_that_reads_back_wrong_is_not_moved_into_place(tmp_path,
+                                                          monkeypatch):
+    out = tmp_path / 'out.mp4'
+    out.write_bytes(b'the previous video')
+    real = video_io.read_video_info
+
+    def one_frame_short(path):
+        info = real(path)
+        return dict(info, frames=info['frames'] - 1)
+
+    monkeypatch.setattr(video_io, 'read_video_info', one_frame_short)
+    with pytest.raises(VideoIOError, match='reads back as h264, 3 frames'):
+        with VideoWriter(str(out), fps=4) as vw:
+            for f in frames(4):
+                vw.write(f)
+    assert out.read_bytes() == b'the previous video'
+    assert os.listdir(tmp_path) == ['out.mp4']
+
+
+def test_read_real_h264_clip(h264_clip, tmp_path):
+    """A public H.264 clip (not made by the tests) reads frame by frame."""
+    info = read_video_info(str(h264_clip))
+    assert info['codec'] == 'h264'
+    assert (info['frames'], info['width'], info['height']) == (120, 176, 144)
+    src = FrameSource(str(h264_clip))
+    assert src.kind == 'video' and len(src) == 120
+    assert abs(src.fps - 29.97) < 0.01
+    got = list(src)
+    assert len(got) == 120
+    assert all(f.shape == (144, 176, 3) and f.dtype == np.uint8 for f in got)
+    # a real scene: textured, and it changes over time
+    assert got[0].std() > 20
+    assert np.abs(got[0].astype(int) - got[-1]).mean() > 5
+    # and it re-encodes to H.264 (odd-free 176 x 144) frame for frame
+    out = tmp_path / 'copy.mp4'
+    with VideoWriter(str(out), fps=src.fps) as vw:
+        for f in got[:10]:
+            vw.write(f)
+    again = list(FrameSource(str(out)))
+    assert len(again) == 10
+    assert np.abs(again[5].astype(int) - got[5]).mean() < 6
 
 
 def test_writer_error_leaves_no_file(tmp_path):

@@ -365,7 +365,7 @@ def run_train_benchmark(config: str,
     doc)."""
     from mmengine.runner import Runner
 
-    from knet.utils.runtime import load_config
+    from knet.engine.runner_setup import load_config
     from knet.utils.setup_env import register_all_modules
 
     register_all_modules(init_default_scope=True)

@@ -154,7 +154,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from mmengine.utils import import_modules_from_strings
     from tqdm import tqdm
 
-    from knet.utils.runtime import load_config
+    from knet.engine.runner_setup import load_config
     cfg = load_config(args.config, args.cfg_options)
     if not args.not_show and not has_display():
         print('warning: no display (DISPLAY is not set): writing files only',

@@ -22,7 +22,6 @@ Example::
 """
 import argparse
 import json
-import os
 import os.path as osp
 import resource
 import subprocess

@@ -9,8 +9,8 @@ whatever the video length; a VIS model (``VideoKNetVIS``) ranks its
 instances over the whole video (``knet.apis.inference_vis``). The coloured
 overlay (stuff in class colours, every track or video instance in its own
 colour, class names and track ids at segment centres; the drawing of
-``tools/test.py --show-dir``) goes to an MP4/GIF or to a folder of PNG
-frames; ``--save-pred`` also writes the raw VPS predictions in the
+``tools/test.py --show-dir``) goes to an MP4 (H.264, plays in browsers), a
+GIF or a folder of PNG frames; ``--save-pred`` also writes the raw VPS predictions in the
 KITTI-STEP submission format (``<DIR>/<seq:04d>/<frame:06d>.png``: R = class
 id, G * 256 + B = track id).
 
@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='a video file (mp4, avi, mov, ...) or a folder of frames')
     parser.add_argument(
         '--out', required=True, path='out-path',
-        help='output video (.mp4 or .gif) or a folder (a name without '
+        help='output video (.mp4: H.264; .gif) or a folder (a name without '
         'suffix) for PNG frames')
     parser.add_argument('--device', type=device_name, default='cpu',
                         help='torch device: cpu, cuda or cuda:<index>')

@@ -1,8 +1,8 @@
 # COCO panoptic (Detectron2 layout) through mmdet's CocoPanopticDataset, for
 # K-Net image pre-training. mmdet orders the 133 classes things (80) first,
-# then stuff (53): the model label space of CONTRACTS.md. Release settings
-# (ms-3x): short side in [640, 800] with long side <= 1333, flip p = 0.5,
-# 2 images per GPU (the release repeated the train set x3).
+# then stuff (53): the model label space (knet/formats/labels.py). Release
+# settings (ms-3x): short side in [640, 800] with long side <= 1333, flip
+# p = 0.5, 2 images per GPU (the release repeated the train set x3).
 # Labels are loaded by knet's LoadCocoPanopticAnnotations and PQ is computed by
 # knet's KNetCocoPanopticMetric (mmdet's loader and CocoPanopticMetric need the
 # git-only panopticapi package; the metric has the same arguments and keys).

@@ -4,7 +4,7 @@
 # key here (a base list cannot repeat a key): a config inherits
 # [<K-Net config>, this file] and puts `_base_.deformable_fpn` in place of
 # the FPN, e.g.
-#   model = dict(neck=[deformable_fpn, _base_.model.neck[1]])
+#   model = dict(neck=[_base_.deformable_fpn, _base_.semantic_fpn])
 # DeformableFPN returns the stride 4/8/16/32 levels that SemanticFPNWrapper
 # fuses into the stride-8 [loc, sem] features, exactly as behind the FPN.
 deformable_fpn = dict(

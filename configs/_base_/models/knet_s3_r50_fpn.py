@@ -1,6 +1,7 @@
 # K-Net (3 stages, R50-FPN) for COCO instance segmentation: 100 kernels,
 # 80 classes, no stuff kernels; top-100 (kernel, class) instances at test.
-_base_ = './knet_s3_kernel_heads.py'
+# Backbone and neck: r50_fpn.py.
+_base_ = ['./knet_s3_kernel_heads.py', './r50_fpn.py']
 num_thing_classes = 80
 num_stuff_classes = 0
 num_classes = num_thing_classes + num_stuff_classes
@@ -20,55 +21,14 @@ model = dict(
     panoptic=False,
     data_preprocessor=dict(
         type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32,
-        pad_mask=True,
         mask_pad_value=0,
         pad_seg=False,
         seg_pad_value=255),
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
-        style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
-    # neck list -> mmengine Sequential: neck.0 = FPN, neck.1 = semantic FPN
-    neck=[
-        dict(
-            type='FPN',
-            in_channels=[256, 512, 1024, 2048],
-            out_channels=256,
-            start_level=0,
-            add_extra_convs='on_input',
-            num_outs=4),
-        dict(
-            type='SemanticFPNWrapper',
-            in_channels=256,
-            feat_channels=256,
-            out_channels=256,
-            start_level=0,
-            end_level=3,
-            upsample_times=2,
-            positional_encoding=dict(
-                type='SinePositionalEncoding', num_feats=128, normalize=True),
-            cat_coors=False,
-            cat_coors_level=3,
-            fuse_by_cat=False,
-            return_list=False,
-            num_aux_convs=1,
-            norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
-    ],
     rpn_head=dict(
         type='ConvKernelHead',
         num_proposals=_base_.num_proposals,
-        in_channels=256,
-        out_channels=256,
+        in_channels=_base_.channels,
+        out_channels=_base_.channels,
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
         conv_kernel_size=_base_.conv_kernel_size,

@@ -4,8 +4,8 @@
 # `swin` itself:
 #   model = dict(
 #       backbone=dict(_base_.swin.backbone, _delete_=True),
-#       neck=[dict(_base_.model.neck[0], in_channels=_base_.swin.channels),
-#             _base_.model.neck[1]])
+#       neck=[dict(_base_.fpn, in_channels=_base_.swin.channels),
+#             _base_.semantic_fpn])
 #   optim_wrapper = dict(paramwise_cfg=_base_.swin.paramwise_cfg)
 swin = dict(
     backbone=dict(

@@ -2,11 +2,12 @@
 # label space (2 thing + 17 stuff classes, things first). The values are the
 # release's `video_knet_s3_r50_rpn_1x_kitti_step_sigmoid_stride2_mask_embed_
 # link_ffn_joint_train.py` (model type VideoKNetQuansiEmbedFCJointTrain).
-_base_ = './knet_s3_kernel_heads.py'
+# Backbone and neck: r50_fpn.py (with SyncBN).
+_base_ = ['./knet_s3_kernel_heads.py', './r50_fpn.py']
 num_thing_classes = 2
 num_stuff_classes = 17
 num_classes = num_thing_classes + num_stuff_classes
-channels = 256
+channels = _base_.channels
 
 model = dict(
     type='VideoKNet',
@@ -14,11 +15,6 @@ model = dict(
     # 3.3 leaves the semantic maps of a batch at their own sizes)
     data_preprocessor=dict(
         type='VideoDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,  # images are loaded as BGR by LoadImageFromFile
-        pad_size_divisor=32,
-        pad_mask=True,
         pad_seg=True,
         seg_pad_value=255),
     num_thing_classes=num_thing_classes,
@@ -26,43 +22,10 @@ model = dict(
     mask_assign_stride=2,  # GT at stride 2 in the video configs
     ignore_index=255,
     backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        # multi-GPU training as the release; turned into BN with a warning
-        # when the run is not distributed (knet/engine/syncbn.py)
-        norm_cfg=dict(type='SyncBN', requires_grad=True),
-        norm_eval=True,
-        style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
-    neck=[
-        dict(
-            type='FPN',
-            in_channels=[256, 512, 1024, 2048],
-            out_channels=channels,
-            start_level=0,
-            add_extra_convs='on_input',
-            num_outs=4),
-        dict(
-            type='SemanticFPNWrapper',
-            in_channels=channels,
-            feat_channels=channels,
-            out_channels=channels,
-            start_level=0,
-            end_level=3,
-            upsample_times=2,
-            positional_encoding=dict(
-                type='SinePositionalEncoding', num_feats=channels // 2,
-                normalize=True),
-            cat_coors=False,
-            cat_coors_level=3,
-            fuse_by_cat=False,
-            return_list=False,
-            num_aux_convs=1,
-            norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
-    ],
+        # multi-GPU training as the release; the runner turns it into BN
+        # when the run is not distributed or has no GPU
+        # (knet/engine/syncbn.py)
+        norm_cfg=dict(type='SyncBN', requires_grad=True)),
     rpn_head=dict(
         type='ConvKernelHead',
         num_proposals=_base_.num_proposals,
@@ -124,7 +87,7 @@ model = dict(
                 instance_score_thr=0.25),
             # pixels no segment claims get their best kept class; the
             # release wrote dataset id 0 there: uncovered='fixed' +
-            # fill_label=<model label of id 0>
+            # fill_label=<model label of id 0> (docs/release_differences.md)
             uncovered='best_kept',
             merge_resolution='image')),
     # kernel association embedding: embed_fcs + fc_embed, then this head
@@ -158,6 +121,7 @@ model = dict(
         match_metric='bisoftmax'),
     link_previous=True,
     semantic_filter=True,
-    # fixes of release defects (False / 'position' = the release)
+    # fixes of release defects (False / 'position' = the release; see
+    # docs/release_differences.md)
     semantic_filter_align=True,
     track_id_writeback='index')

@@ -5,9 +5,10 @@
 # frame-averaged kernels, 1 per-frame stage for the masks), tube-level
 # Hungarian matching (focal 2 / dice 4 / mask 1). Test: top 10 (kernel,
 # class) pairs per video; long videos in windows of `window_size` frames.
-_base_ = './knet_s3_kernel_heads.py'
+# Backbone and neck: r50_fpn.py.
+_base_ = ['./knet_s3_kernel_heads.py', './r50_fpn.py']
 num_classes = 40
-channels = 256
+channels = _base_.channels
 
 stage_cfg = dict(
     _base_.stage_cfg,
@@ -17,53 +18,11 @@ stage_cfg = dict(
 
 model = dict(
     type='VideoKNetVIS',
-    data_preprocessor=dict(
-        type='TrackDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32,
-        pad_mask=True),
+    data_preprocessor=dict(type='TrackDataPreprocessor'),
     num_thing_classes=num_classes,
     num_stuff_classes=0,
     mask_assign_stride=4,  # the release's VIS default
     ignore_index=255,
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
-        style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
-    neck=[
-        dict(
-            type='FPN',
-            in_channels=[256, 512, 1024, 2048],
-            out_channels=channels,
-            start_level=0,
-            add_extra_convs='on_input',
-            num_outs=4),
-        dict(
-            type='SemanticFPNWrapper',
-            in_channels=channels,
-            feat_channels=channels,
-            out_channels=channels,
-            start_level=0,
-            end_level=3,
-            upsample_times=2,
-            positional_encoding=dict(
-                type='SinePositionalEncoding', num_feats=channels // 2,
-                normalize=True),
-            cat_coors=False,
-            cat_coors_level=3,
-            fuse_by_cat=False,
-            return_list=False,
-            num_aux_convs=1,
-            norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
-    ],
     rpn_head=dict(
         type='ConvKernelHead',
         num_proposals=_base_.num_proposals,

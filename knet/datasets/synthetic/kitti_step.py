@@ -43,6 +43,7 @@ def make_kitti_step(out, videos: int = 2, frames: int = 6,
                     size: Tuple[int, int] = (64, 128), seed: int = 0,
                     test_videos: int = 0,
                     stuff_classes: Optional[Sequence[int]] = None,
+                    thing_outline: int = 0,
                     **_) -> Dict:
     """Write ``videos`` training sequences (0..videos-1) and optionally
     ``test_videos`` unlabelled ``testing/`` sequences; return the manifest.
@@ -50,6 +51,8 @@ def make_kitti_step(out, videos: int = 2, frames: int = 6,
     ``stuff_classes`` restricts the stuff trainIds the videos draw their
     three stuff bands from (default: all 17); fewer classes means each is
     seen in more training videos (the quickstart uses a KITTI-like six).
+    ``thing_outline`` > 0 draws a dark border of that width around every
+    thing (see :func:`~.scene.paint_video`).
     """
     out = Path(out)
     if not 1 <= videos <= 21:
@@ -69,7 +72,7 @@ def make_kitti_step(out, videos: int = 2, frames: int = 6,
         split = kitti_split(seq)
         truth = paint_video(rng, frames, size, stuff, THINGS,
                             _instance_ids(rng, int(rng.integers(3, 6))),
-                            void_id=255, crowd_id=13)
+                            void_id=255, crowd_id=13, outline=thing_outline)
         video = dict(name=f'{seq:04d}', sequence=seq, split=split,
                      things=truth.things, frames=[])
         for t in range(frames):
@@ -87,7 +90,8 @@ def make_kitti_step(out, videos: int = 2, frames: int = 6,
         manifest['splits'][split].append(video['name'])
     for seq in range(test_videos):
         truth = paint_video(rng, frames, size, stuff, THINGS,
-                            _instance_ids(rng, 3), crowd_id=13)
+                            _instance_ids(rng, 3), crowd_id=13,
+                            outline=thing_outline)
         video = dict(name=f'{seq:04d}', sequence=seq, split='test',
                      things={}, frames=[])
         for t in range(frames):

@@ -16,7 +16,8 @@ def label_lut(label_ids: Sequence[int], ignore_index: int = 255,
               size: int = 65536) -> np.ndarray:
     """Look-up table dataset id -> model label (``ignore_index`` elsewhere).
 
-    ``label_ids[i]`` is the dataset id of model label ``i`` (CONTRACTS.md).
+    ``label_ids[i]`` is the dataset id of model label ``i`` (the datasets'
+    metainfo, see :mod:`knet.formats.labels`).
     """
     lut = np.full(size, ignore_index, dtype=np.int64)
     ids = np.asarray(label_ids, dtype=np.int64)

@@ -23,7 +23,9 @@ from typing import Dict, List
 
 import numpy as np
 
-from knet.evaluation.functional.referring import (box_iou_xywh,
+from knet.evaluation.functional.referring import (box_accuracy,
+                                                  box_iou_xywh,
+                                                  mask_intersection_union,
                                                   mask_iou_metrics)
 from knet.formats.coco_mask import segmentation_to_rle
 from knet.formats.io import DataError
@@ -98,17 +100,19 @@ def evaluate_refer(refer, split: str, entries: List[dict],
                                 f'({e})') from None
             from pycocotools import mask as mask_api
             m = mask_api.decode(dict(rle, counts=rle['counts'].encode()))
-            m = m.astype(bool)
-            inters.append(int(np.count_nonzero(m & gt)))
-            unions.append(int(np.count_nonzero(m | gt)))
+            inter, union = mask_intersection_union(m, gt)
+            inters.append(inter)
+            unions.append(union)
 
     result = {'dataset': refer.dataset, 'splitBy': refer.splitBy,
               'split': split, 'unit': unit, 'count': len(items),
               'missing': int(missing), 'ignored': int(ignored)}
     if has_box:
-        iou = box_iou_xywh(np.array(pred_boxes, dtype=float),
-                           np.array(gt_boxes, dtype=float))
-        result[f'box_acc@{iou_thr:g}'] = float((iou >= iou_thr).mean())
+        pred_boxes = np.array(pred_boxes, dtype=float)
+        gt_boxes = np.array(gt_boxes, dtype=float)
+        iou = box_iou_xywh(pred_boxes, gt_boxes)
+        result[f'box_acc@{iou_thr:g}'] = box_accuracy(pred_boxes, gt_boxes,
+                                                      iou_thr)
         result['box_mean_iou'] = float(iou.mean())
     if has_mask:
         m = mask_iou_metrics(inters, unions)

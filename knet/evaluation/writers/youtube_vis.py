@@ -10,40 +10,11 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Union
 
-import numpy as np
-
-from knet.formats.coco_mask import encode_rle
 from knet.formats.io import atomic_write_bytes
 
-__all__ = ['YouTubeVISWriter', 'write_youtube_vis_results']
-
-
-class YouTubeVISWriter:
-    """Accumulate tracks video by video; :meth:`close` writes the files."""
-
-    def __init__(self, out_dir: Union[str, Path]):
-        self.out_dir = Path(out_dir)
-        self.results: List[dict] = []
-
-    def add_track(self, video_id: int, category_id: int, score: float,
-                  masks: Sequence[Optional[np.ndarray]]) -> None:
-        """``masks``: one entry per frame of the video, a binary mask or None
-        (also None for an empty mask)."""
-        segs = []
-        for m in masks:
-            if m is None or not np.any(m):
-                segs.append(None)
-            else:
-                segs.append(encode_rle(m))
-        self.results.append(dict(video_id=int(video_id),
-                                 category_id=int(category_id),
-                                 score=float(score), segmentations=segs))
-
-    def close(self) -> Path:
-        """Write results.json and submission_file.zip; return the zip path."""
-        return write_youtube_vis_results(self.results, self.out_dir)
+__all__ = ['write_youtube_vis_results']
 
 
 def write_youtube_vis_results(results: List[dict],

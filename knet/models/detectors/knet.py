@@ -56,6 +56,9 @@ class KNet(BaseDetector):
         mask_assign_stride (int): stride of the assignment / loss targets.
         ignore_index (int): void label of ``gt_sem_seg``.
         panoptic (bool): panoptic (else instance) predictions.
+        train_cfg, test_cfg: must be None (mmdet's detector signature): the
+            heads hold their own settings (``roi_head.test_cfg``, the VIS
+            ``tracker.test_cfg``), so a model-level one would be ignored.
     """
 
     def __init__(self,
@@ -83,8 +86,11 @@ class KNet(BaseDetector):
         self.mask_assign_stride = mask_assign_stride
         self.ignore_index = ignore_index
         self.panoptic = panoptic
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
+        for name, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
+            if value:
+                raise TypeError(
+                    f'{type(self).__name__}: model-level {name} is not read '
+                    '(inference settings: roi_head.test_cfg)')
 
     # --------------------------------------------------- checkpoint rules
     def video_only_state_keys(self) -> List[str]:

@@ -18,24 +18,9 @@ Training sample: a :class:`TrackDataSample` with a key and a reference frame
 in video order; the online state (previous kernels, tracker memory) is reset
 whenever the ``video_id`` of the data sample changes.
 
-Deliberate differences from the release, with the switch restoring it
-(``tests/data/video_knet_kitti_tiny.py`` sets them all):
-
-* track ids are written on the mask they were computed for; the release
-  wrote the tracker's score-sorted, filtered ids by position
-  (``track_id_writeback='position'``);
-* the semantic filter's logits are resized like the masks (padded size,
-  crop, original size); the release resized the padded map straight to the
-  original size (``semantic_filter_align=False``);
-* pixels no segment claims get their best kept class; the release wrote
-  dataset id 0 (``roi_head.test_cfg``: ``uncovered='fixed'``,
-  ``fill_label=<label of id 0>``);
-* the online state resets when ``video_id`` changes (the release: image id
-  modulo 10000) and the tracker's frame index counts frames since the reset
-  (equal to the release's for contiguous frames) - no switch;
-* several samples per GPU work (the release's batch axis handling failed for
-  more than one), a frame without positive kernels gives zero association
-  losses - no switch needed, batch 1 is identical.
+Deliberate differences from the release (track id write-back, semantic
+filter alignment, uncovered pixels, online state reset, batches) and the
+switches restoring it: docs/release_differences.md.
 """
 import warnings
 from typing import Dict, List, Optional, Tuple
@@ -47,7 +32,6 @@ from torch import Tensor, nn
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.utils import ConfigType
-from ...engine.syncbn import sync_bn_fallback
 from ..layers.precision import float32_region, to_float32
 from ..postprocessing import semantic_thing_mask
 from ..task_modules.kernel_assignment import KernelAssignment
@@ -71,12 +55,11 @@ class VideoKNet(KNet):
         semantic_filter: tracker boxes use only the thing pixels on which the
             kernel head's semantic prediction is a thing class.
         semantic_filter_align: resize the semantic logits like the masks
-            (padded input size, crop, original size). False: straight to the
-            original size, as the release (misaligned when padded/resized).
+            (padded input size, crop, original size). False: the release
+            (docs/release_differences.md).
         track_id_writeback: 'index' writes each id on the mask it was
-            computed for; 'position' reproduces the release, which writes the
-            tracker's score-sorted, filtered ids onto the segments by position
-            (wrong masks when the tracker drops or reorders detections).
+            computed for; 'position': the release
+            (docs/release_differences.md).
         **kwargs: :class:`KNet` arguments.
     """
 
@@ -103,7 +86,6 @@ class VideoKNet(KNet):
         self.semantic_filter_align = semantic_filter_align
         self.track_id_writeback = track_id_writeback
         self.reset_video_state()
-        sync_bn_fallback(self)
 
     # --------------------------------------------------------------- state
     def reset_video_state(self) -> None:

@@ -107,9 +107,8 @@ def segment_track_ids(ids: Tensor, sorted_ids: Tensor,
         sorted_ids: the tracker's kept detections' ids in score order
             (-1 unmatched, -2 suppressed), as the release returned them.
         mode: 'index' uses ``ids`` (each id lands on its own detection);
-            'position' reproduces the release, which wrote ``sorted_ids``
-            onto the detections by position (wrong when the tracker dropped
-            or reordered detections).
+            'position' writes ``sorted_ids`` onto the detections by
+            position, the release's behaviour (docs/release_differences.md).
     """
     if mode == 'index':
         return (ids + 1).clamp(min=0)

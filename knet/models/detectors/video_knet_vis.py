@@ -31,7 +31,6 @@ from torch import Tensor
 from mmdet.registry import MODELS
 from mmdet.structures import TrackDataSample
 from mmdet.utils import ConfigType
-from ...engine.syncbn import sync_bn_fallback
 from ..heads.clip_kernel_head import build_tube_targets
 from ..layers.kernel_targets import prepare_kernel_targets
 from ..layers.precision import float32_region, to_float32
@@ -77,7 +76,7 @@ class VideoKNetVIS(KNet):
             window any value >= ``max_per_video`` is exact.
         frame_batch (int): frames per backbone forward inside a window
             (0: the whole window at once).
-        **kwargs: :class:`KNet` arguments (``panoptic`` is forced False).
+        **kwargs: :class:`KNet` arguments (``panoptic`` must be False).
     """
 
     def __init__(self,
@@ -90,8 +89,10 @@ class VideoKNetVIS(KNet):
                  num_candidates: int = 30,
                  frame_batch: int = 0,
                  **kwargs) -> None:
-        kwargs['panoptic'] = False
-        super().__init__(*args, **kwargs)
+        if kwargs.pop('panoptic', False):
+            raise ValueError('VideoKNetVIS predicts instances: panoptic=True '
+                             'is not supported')
+        super().__init__(*args, panoptic=False, **kwargs)
         self.tracker = MODELS.build(tracker)
         self.window_size = window_size
         self.window_overlap = window_overlap
@@ -99,7 +100,6 @@ class VideoKNetVIS(KNet):
         self.assoc_mask_weight = assoc_mask_weight
         self.num_candidates = num_candidates
         self.frame_batch = frame_batch
-        sync_bn_fallback(self)
 
     def video_only_state_keys(self) -> List[str]:
         """Keys an image K-Net checkpoint lacks: the clip head."""

@@ -104,18 +104,12 @@ class ClipKernelUpdateHead(KernelUpdateHead):
     Args:
         with_cls (bool): a clip stage (clip kernels, classifier) if True,
             else a per-frame stage without classifier.
-        clip_pool (str): how the per-frame pooled features of a clip stage
-            are combined ('mean', the release).
         **kwargs: :class:`KernelUpdateHead` arguments.
     """
 
-    def __init__(self, with_cls: bool = True, clip_pool: str = 'mean',
-                 **kwargs) -> None:
+    def __init__(self, with_cls: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.with_cls = with_cls
-        if clip_pool != 'mean':
-            raise ValueError(f'unsupported clip_pool {clip_pool!r}')
-        self.clip_pool = clip_pool
         if not with_cls:
             del self.cls_fcs
             del self.fc_cls
@@ -230,7 +224,8 @@ class ClipKernelHead(BaseModule):
             ``with_cls`` is set per stage from ``num_clip_stages``.
         fusion (str): kernel fusion over frames ('mean').
         assigner (dict): tube assigner (mmdet HungarianAssigner + costs).
-        test_cfg (dict): ``max_per_video`` (10), ``mask_thr`` (0.5).
+        test_cfg (dict): ``max_per_video`` (10), ``mask_thr`` (0.5); an
+            unknown key is an error.
     """
 
     def __init__(self,
@@ -262,6 +257,11 @@ class ClipKernelHead(BaseModule):
         self.num_classes = num_classes
         self.fusion = fusion
         self.test_cfg = dict(max_per_video=10, mask_thr=0.5)
+        unknown = sorted(set(test_cfg or {}) - set(self.test_cfg))
+        if unknown:
+            raise TypeError('ClipKernelHead test_cfg: unknown key(s) ' +
+                            ', '.join(unknown) + ' (known: ' +
+                            ', '.join(self.test_cfg) + ')')
         self.test_cfg.update(test_cfg or {})
         if not isinstance(mask_head, (list, tuple)):
             mask_head = [mask_head for _ in range(num_stages)]

@@ -95,8 +95,7 @@ class ConvKernelHead(BaseModule):
                          dict(type='KNetMaskCost', weight=1.0, pred_act=True),
                          dict(type='KNetDiceCost', weight=4.0, pred_act=True)
                      ]),
-                 init_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_proposals = num_proposals
         self.in_channels = in_channels

@@ -103,7 +103,6 @@ class KernelUpdateHead(BaseModule):
                  in_channels: int = 256,
                  out_channels: int = 256,
                  dropout: float = 0.0,
-                 mask_thr: float = 0.5,
                  act_cfg: dict = dict(type='ReLU', inplace=True),
                  ffn_act_cfg: dict = dict(type='ReLU', inplace=True),
                  conv_kernel_size: int = 1,
@@ -124,7 +123,6 @@ class KernelUpdateHead(BaseModule):
                      in_channels=256,
                      feat_channels=256,
                      out_channels=256,
-                     input_feat_shape=3,
                      act_cfg=dict(type='ReLU', inplace=True),
                      norm_cfg=dict(type='LN')),
                  loss_cls: dict = dict(
@@ -135,15 +133,12 @@ class KernelUpdateHead(BaseModule):
                      loss_weight=1.0),
                  loss_dice: dict = dict(type='DiceLoss', loss_weight=4.0),
                  loss_rank: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
         self.num_thing_classes = num_thing_classes
         self.num_stuff_classes = num_stuff_classes
         self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.mask_thr = mask_thr
         self.hard_mask_thr = hard_mask_thr
         self.kernel_init = kernel_init
         self.with_ffn = with_ffn
@@ -172,9 +167,10 @@ class KernelUpdateHead(BaseModule):
                 padding=int(feat_gather_stride // 2), **cfg)
         else:
             self.feat_transform = None
+        ffn_args = (in_channels, feedforward_channels, num_ffn_fcs,
+                    ffn_act_cfg, dropout)
         if with_ffn:
-            self.ffn = self._ffn(in_channels, feedforward_channels,
-                                 num_ffn_fcs, ffn_act_cfg, dropout)
+            self.ffn = self._ffn(*ffn_args)
             self.ffn_norm = build_norm_layer(dict(type='LN'), in_channels)[1]
 
         self.cls_fcs = nn.ModuleList()
@@ -197,38 +193,15 @@ class KernelUpdateHead(BaseModule):
         self.fc_mask = nn.Linear(in_channels, out_channels)
 
         if previous_type == 'ffn':
-            self.attention_previous = MultiheadAttention(
-                emb, link_num_heads, 0.)
-            self.attention_previous_norm = build_norm_layer(
-                dict(type='LN'), emb)[1]
-            self.link_ffn = self._ffn(in_channels, feedforward_channels,
-                                      num_ffn_fcs, ffn_act_cfg, dropout)
-            self.link_ffn_norm = build_norm_layer(dict(type='LN'),
-                                                  in_channels)[1]
+            self._add_link_modules('', None, emb, link_num_heads, ffn_args)
         elif previous_type == 'update':
-            self.attention_previous_update_track = MODELS.build(
-                kernel_updator_cfg)
-            self.attention_previous_track = MultiheadAttention(
-                emb, link_num_heads, 0.)
-            self.attention_previous_norm_track = build_norm_layer(
-                dict(type='LN'), emb)[1]
-            self.link_ffn_track = self._ffn(in_channels, feedforward_channels,
-                                            num_ffn_fcs, ffn_act_cfg, dropout)
-            self.link_ffn_norm_track = build_norm_layer(
-                dict(type='LN'), in_channels)[1]
+            self._add_link_modules('_track', kernel_updator_cfg, emb,
+                                   link_num_heads, ffn_args)
         elif previous_type is not None:
             raise ValueError(f'unsupported previous_type {previous_type!r}')
         if previous_link == 'update_dynamic_cov':
-            self.attention_previous_update_link = MODELS.build(
-                kernel_updator_cfg)
-            self.attention_previous_link = MultiheadAttention(
-                emb, link_num_heads, 0.)
-            self.attention_previous_norm_link = build_norm_layer(
-                dict(type='LN'), emb)[1]
-            self.link_ffn_link = self._ffn(in_channels, feedforward_channels,
-                                           num_ffn_fcs, ffn_act_cfg, dropout)
-            self.link_ffn_norm_link = build_norm_layer(
-                dict(type='LN'), in_channels)[1]
+            self._add_link_modules('_link', kernel_updator_cfg, emb,
+                                   link_num_heads, ffn_args)
         elif previous_link is not None:
             raise ValueError(f'unsupported previous_link {previous_link!r}')
 
@@ -246,6 +219,24 @@ class KernelUpdateHead(BaseModule):
         """Names of this stage's linking / fusion modules (Video K-Net
         only: an image K-Net checkpoint has none of them)."""
         return tuple(n for n in self.LINK_MODULES if hasattr(self, n))
+
+    def _add_link_modules(self, suffix: str, updator_cfg: Optional[dict],
+                          emb: int, num_heads: int, ffn_args: tuple) -> None:
+        """One link variant, in the release's names and order:
+        ``attention_previous_update{suffix}`` (a kernel updator, if
+        ``updator_cfg``), ``attention_previous{suffix}`` +
+        ``attention_previous_norm{suffix}``, ``link_ffn{suffix}`` +
+        ``link_ffn_norm{suffix}`` (``ffn_args``: :meth:`_ffn`'s)."""
+        if updator_cfg is not None:
+            setattr(self, f'attention_previous_update{suffix}',
+                    MODELS.build(updator_cfg))
+        setattr(self, f'attention_previous{suffix}',
+                MultiheadAttention(emb, num_heads, 0.))
+        setattr(self, f'attention_previous_norm{suffix}',
+                build_norm_layer(dict(type='LN'), emb)[1])
+        setattr(self, f'link_ffn{suffix}', self._ffn(*ffn_args))
+        setattr(self, f'link_ffn_norm{suffix}',
+                build_norm_layer(dict(type='LN'), ffn_args[0])[1])
 
     @staticmethod
     def _ffn(channels: int, ff_channels: int, num_fcs: int, act_cfg: dict,

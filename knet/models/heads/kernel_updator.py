@@ -12,7 +12,7 @@ Parameter names follow the original release (``dynamic_layer``,
 ``input_layer``, ``input_gate``, ``update_gate``, ``norm_in``, ``norm_out``,
 ``input_norm_in``, ``input_norm_out``, ``fc_layer``, ``fc_norm``).
 """
-from typing import Optional, Sequence, Union
+from typing import Optional
 
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
@@ -31,7 +31,6 @@ class KernelUpdator(nn.Module):
         in_channels (int): channels of kernels and group features.
         feat_channels (int): width of the gate / projection space.
         out_channels (int, optional): output channels (default in_channels).
-        input_feat_shape (int | tuple): kept for config compatibility.
         gate_sigmoid (bool): squash the gates with a sigmoid.
         gate_norm_act (bool): LN + activation on the gate features.
         activate_out (bool): activation on both projected paths.
@@ -41,7 +40,6 @@ class KernelUpdator(nn.Module):
                  in_channels: int = 256,
                  feat_channels: int = 64,
                  out_channels: Optional[int] = None,
-                 input_feat_shape: Union[int, Sequence[int]] = 3,
                  gate_sigmoid: bool = True,
                  gate_norm_act: bool = False,
                  activate_out: bool = False,
@@ -54,9 +52,6 @@ class KernelUpdator(nn.Module):
         self.gate_sigmoid = gate_sigmoid
         self.gate_norm_act = gate_norm_act
         self.activate_out = activate_out
-        if isinstance(input_feat_shape, int):
-            input_feat_shape = [input_feat_shape] * 2
-        self.input_feat_shape = input_feat_shape
         self.num_params_in = feat_channels
         self.num_params_out = feat_channels
 

@@ -70,16 +70,12 @@ class SemanticFPNWrapper(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         assert 0 <= start_level <= end_level
-        self.in_channels = in_channels
-        self.feat_channels = feat_channels
-        self.out_channels = out_channels
         self.start_level = start_level
         self.end_level = end_level
         self.cat_coors = cat_coors
         self.cat_coors_level = cat_coors_level
         self.fuse_by_cat = fuse_by_cat
         self.return_list = return_list
-        self.upsample_times = upsample_times
         self.with_pred = with_pred
         self.num_aux_convs = num_aux_convs
         self.positional_encoding = (

@@ -16,11 +16,10 @@ Two strategies of the release, on candidate mask probabilities [M, H, W]:
   ``stuff_max_area``. Sequential by nature (each paste depends on the
   previous ones): one loop over the (at most ``max_per_img``) candidates.
 
-Pixels that no segment claims: the release leaves segment 0 and writes a
-fixed class there (Video K-Net: dataset id 0, i.e. road on KITTI-STEP; K-Net:
-VOID). ``uncovered='best_kept'`` (default) labels them with the best *kept*
-segment's class at that pixel (segment id stays 0); ``uncovered='fixed'``
-writes ``fill_label`` (the release behaviour with the right label).
+Pixels that no segment claims keep segment 0. ``uncovered='best_kept'``
+(default) labels them with the best *kept* segment's class at that pixel;
+``uncovered='fixed'`` writes ``fill_label``, the release's behaviour
+(docs/release_differences.md).
 
 :func:`merge_joint` is written for any device: batched ops only and a single
 host synchronisation at the end (the number of segments); it is the GPU path

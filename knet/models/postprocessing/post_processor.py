@@ -130,7 +130,8 @@ class KNetPostProcessor(BaseModule):
         merge_joint (bool): joint argmax merge (else things first).
         merge_stuff_thing (dict): ``overlap_thr``, ``instance_score_thr``
             (both merges), ``iou_thr``, ``stuff_max_area`` (thing-first).
-        uncovered (str): 'best_kept' | 'fixed' (see :mod:`.merge`).
+        uncovered (str): 'best_kept' | 'fixed' (see :mod:`.merge`; 'fixed'
+            is the release, docs/release_differences.md).
         fill_label (int): the label of uncovered pixels with 'fixed'.
         merge_resolution (str): 'image' (rescale masks to the original image
             first, as the release) or 'mask' (merge at mask resolution and

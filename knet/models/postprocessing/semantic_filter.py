@@ -23,7 +23,8 @@ def semantic_thing_mask(seg_logits: Tensor,
     Args:
         seg_logits: [C, h, w] semantic logits (things first).
         align: resize like the masks (padded input size, crop, original
-            size); False: straight to the original size, as the release.
+            size); False: straight to the original size, the release's
+            behaviour (docs/release_differences.md).
         prune: resize only the classes that can be the argmax at some pixel
             (exact, :mod:`.pruning`; nothing at all when they are all things
             or all stuff). Pays on CPU; elsewhere the host round trips cost

@@ -62,8 +62,7 @@ class KNetDiceCost(BaseMatchCost):
     def __call__(self,
                  pred_instances: InstanceData,
                  gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
+                 img_meta: Optional[dict] = None) -> Tensor:
         pred = pred_instances.masks
         if self.pred_act:
             pred = pred.sigmoid().clamp(min=self.clamp_min, max=1.0)
@@ -109,8 +108,7 @@ class KNetMaskCost(BaseMatchCost):
     def __call__(self,
                  pred_instances: InstanceData,
                  gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
+                 img_meta: Optional[dict] = None) -> Tensor:
         pred = pred_instances.masks
         if self.pred_act:
             pred = pred.sigmoid().clamp(min=self.clamp_min, max=1.0)
@@ -140,13 +138,11 @@ class KNetFocalLossCost(FocalLossCost):
     def __call__(self,
                  pred_instances: InstanceData,
                  gt_instances: InstanceData,
-                 img_meta: Optional[dict] = None,
-                 **kwargs) -> Tensor:
+                 img_meta: Optional[dict] = None) -> Tensor:
         if not self.binary_input and 'scores' not in pred_instances:
             ref = pred_instances.masks
             return ref.new_zeros((len(pred_instances), len(gt_instances)))
-        return super().__call__(pred_instances, gt_instances, img_meta,
-                                **kwargs)
+        return super().__call__(pred_instances, gt_instances, img_meta)
 
     def batch_cost(self, masks: Tensor, scores: Optional[Tensor],
                    gt_masks: Tensor, gt_labels: Tensor) -> Tensor:

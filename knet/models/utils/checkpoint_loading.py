@@ -23,7 +23,6 @@ video demo, :func:`knet.apis.init_model`, a config's ``load_from`` and
   in a warning.
 """
 import os.path as osp
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
@@ -32,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from knet.utils.cli import UserError
+from .checkpoint_compat import register_checkpoint_safe_globals
 from .release_checkpoint import convert_state_dict, is_release_layout
 
 __all__ = [
@@ -182,8 +182,6 @@ def read_checkpoint(filename: str,
     dict) with one-line errors; nothing is downloaded."""
     if not osp.isfile(filename):
         raise UserError(f'{filename}: checkpoint not found')
-    from knet.engine.checkpoint_compat import \
-        register_checkpoint_safe_globals
     register_checkpoint_safe_globals()
     try:
         ckpt = torch.load(filename, map_location=map_location,

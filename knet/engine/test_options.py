@@ -2,7 +2,7 @@
 import os.path as osp
 from typing import Optional
 
-from .cli import UserError, check_output_path, has_display
+from knet.utils.cli import UserError, check_output_path, has_display
 
 __all__ = ['configure_visualization', 'configure_submission',
            'add_pickle_dump']

@@ -1,4 +1,5 @@
-"""Shared config preparation for tools/train.py and tools/test.py."""
+"""Runner set-up of tools/train.py and tools/test.py: load the config and
+apply the command-line options to it (see also :mod:`.test_options`)."""
 import contextlib
 import os
 import os.path as osp
@@ -7,7 +8,8 @@ from typing import Iterator, Optional
 
 import torch
 
-from .cli import UserError, check_output_path
+from knet.utils.cli import UserError, check_output_path
+from .cpu_distributed import init_cpu_process_group, use_device_aware_ddp
 
 __all__ = ['load_config', 'prepare_train_cfg', 'prepare_test_cfg',
            'adapt_dist_backend', 'config_errors', 'register_data_roots']
@@ -56,12 +58,10 @@ def adapt_dist_backend(cfg) -> None:
     """Without CUDA, run multi-process jobs on gloo with CPU-capable DDP.
 
     Starts the gloo process group itself for ``--launcher pytorch`` (see
-    :mod:`knet.engine.cpu_distributed` for why MMEngine cannot).
+    :mod:`.cpu_distributed` for why MMEngine cannot).
     """
     if torch.cuda.is_available():
         return
-    from knet.engine.cpu_distributed import (init_cpu_process_group,
-                                             use_device_aware_ddp)
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
@@ -148,9 +148,8 @@ def prepare_test_cfg(cfg, launcher: str, work_dir: Optional[str],
                      config_path: str, checkpoint: str,
                      strict: bool = True, amp: bool = False) -> None:
     """Apply tools/test.py's common options to ``cfg`` in place
-    (``strict=False``: ``--no-strict``, see :mod:`knet.engine.runner`;
-    ``amp``: the model runs under autocast,
-    :class:`knet.engine.amp.AmpTestLoop`)."""
+    (``strict=False``: ``--no-strict``, see :mod:`.runner`; ``amp``: the
+    model runs under autocast, :class:`.amp.AmpTestLoop`)."""
     cfg.launcher = launcher
     register_data_roots(cfg, 'test_dataloader')
     _work_dir(cfg, work_dir, config_path)

@@ -9,8 +9,8 @@ We keep the safe default and allow exactly those types with
 ``torch.serialization.add_safe_globals`` instead of turning the check off, so
 ``load_from``, ``--resume`` and ``knet.apis.init_model`` work while a
 checkpoint that smuggles in any other class is still refused.
-Importing this module (``knet.engine`` is in every config's
-``custom_imports``) registers the types once.
+:func:`knet.models.utils.read_checkpoint`, the one reader of checkpoint
+files, registers the types (once) before every load.
 """
 from typing import List
 
