@@ -210,16 +210,17 @@ def check_output_path(path, role: str = 'out-file',
     if not text:
         raise UserError(f'{option or "output"}: empty path')
     name = _name(option, text)
+    # an input named as output is refused as such (before kind and suffix)
+    run = current_run()
+    why = run.conflict(text, follow=True) if run is not None else None
+    if why is not None:
+        raise UserError(f'{name}: refusing to write there: the output {why}')
     if role == 'out-file' and (os.path.isdir(text) or
                                text.endswith(('/', os.sep))):
         raise UserError(f'{name}: is a folder, expected a file name')
     if role == 'out-dir' and os.path.exists(text) and \
             not os.path.isdir(text):
         raise UserError(f'{name}: is a file, expected a folder')
-    run = current_run()
-    why = run.conflict(text, follow=True) if run is not None else None
-    if why is not None:
-        raise UserError(f'{name}: refusing to write there: the output {why}')
     if suffixes and not text.lower().endswith(tuple(suffixes)):
         raise UserError(f'{name}: must end with {" or ".join(suffixes)}')
     # the nearest existing ancestor of what will be created

@@ -391,6 +391,7 @@ CONVERT = 'tools/model_converters/knet_to_mmdet3.py'
 DEMO = 'tools/demo/video_demo.py'
 E2E = 'tests/data/video_knet_kitti_e2e.py'
 KITTI_DATASET_CFG = 'configs/_base_/datasets/kitti_step_vps.py'
+QUICKSTART = 'tools/quickstart.py'
 EXPORT = 'tools/deployment/export_onnx.py'
 BENCH_TRAIN = 'tools/analysis_tools/benchmark_train.py'
 TINY = 'tests/data/video_knet_kitti_tiny.py'
@@ -557,6 +558,25 @@ def _export(d, w, *extra, config=None, ckpt=None, out=None):
     return [config or REPO / E2E] + ([ckpt] if ckpt else []) + [
         '--out', out or w / 'out' / 'm.onnx', '--shape', '32', '64'] + \
         list(extra)
+
+
+def _quickstart(d, w, *extra, config=None, data_root=None, work_dir=None):
+    """quickstart.py's command line: a tiny run, data and work dir in
+    w/out (a case that fails before the data is made leaves it empty)."""
+    return ['--config', config or REPO / QUICK, '--data-root',
+            data_root or w / 'out' / 'data', '--work-dir',
+            work_dir or w / 'out' / 'work', '--iters', '1', '--videos', '3',
+            '--frames', '2', '--size', '32', '64', '--no-gif'] + list(extra)
+
+
+def _config_file(text):
+    """setup: w/in/cfg.py holding ``text`` (may name the quickstart config
+    as {QUICK})."""
+    def setup(d, w):
+        path = w / 'in' / 'cfg.py'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.format(QUICK=REPO / QUICK))
+    return setup
 
 
 def _bench_train(d, w, *extra, config=None):
@@ -1145,10 +1165,13 @@ CASES = [
          lambda d, w: [REPO / E2E, d.text, '--format-only'],
          _words('--format-only needs --submission-dir')),
     Case('test-submission-dir-is-file', TEST,
-         lambda d, w: [REPO / E2E, d.text, '--submission-dir', d.text],
+         lambda d, w: [REPO / E2E, d.text, '--submission-dir', d.log],
          _words('--submission-dir', 'is a file, expected a folder')),
     Case('test-show-dir-is-config', TEST,
          lambda d, w: [REPO / E2E, d.text, '--show-dir', REPO / E2E],
+         _words('--show-dir', 'is the input file')),
+    Case('test-show-dir-is-file', TEST,
+         lambda d, w: [REPO / E2E, d.text, '--show-dir', d.log],
          _words('--show-dir', 'is a file, expected a folder')),
     Case('test-show-without-display', TEST,
          lambda d, w: [REPO / E2E, d.checkpoint(), '--show', '--work-dir',
@@ -1366,6 +1389,86 @@ CASES = [
                                  d.checkpoint(), config=REPO / TINY),
          _words('good.onnx', 'exported from another model'),
          marks=(ONNX,)),
+    # ------------------------------------------------------------ quickstart
+    # every case fails before the data is made and training starts
+    Case('quickstart-config-missing', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'nope.py'),
+         _words('--config', 'nope.py', 'no such file')),
+    Case('quickstart-config-syntax', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=d.config('syntax')),
+         _words('syntax.py', 'cannot load config', 'SyntaxError')),
+    Case('quickstart-data-key-misspelt', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py'),
+         _words('cfg.py', 'synthetic_data.thing_outlines'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(thing_outlines=1)\n")),
+    Case('quickstart-epoch-loop', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py'),
+         _words('cfg.py', 'IterBasedTrainLoop'),
+         setup=_config_file(
+             "_base_ = ['{QUICK}']\n"
+             "train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', "
+             "max_epochs=1)\n")),
+    Case('quickstart-model-unregistered', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py'),
+         _words("'Nope'", 'not registered'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "model = dict(_delete_=True, type='Nope')\n")),
+    Case('quickstart-iters-zero', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--iters', '0'),
+         _words('--iters', 'got 0'), rc=2),
+    Case('quickstart-videos-two', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--videos', '2'),
+         _words('--videos', 'in [3, 21]', 'got 2'), rc=2),
+    Case('quickstart-videos-22', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--videos', '22'),
+         _words('--videos', 'got 22'), rc=2),
+    Case('quickstart-frames-one', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--frames', '1'),
+         _words('--frames', 'got 1'), rc=2),
+    Case('quickstart-size-tiny', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--size', '8', '64'),
+         _words('--size', 'got 8'), rc=2),
+    Case('quickstart-seed-negative', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--seed', '-1'),
+         _words('--seed', 'got -1'), rc=2),
+    Case('quickstart-threads-zero', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--threads', '0'),
+         _words('--threads', 'got 0'), rc=2),
+    Case('quickstart-fps-zero', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--fps', '0'),
+         _words('--fps', 'got 0'), rc=2),
+    Case('quickstart-stuff-is-thing', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--stuff-classes', '0', '13'),
+         _words('--stuff-classes', '13 is a thing class'), rc=2),
+    Case('quickstart-stuff-twice', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--stuff-classes', '0', '1', '0'),
+         _words('--stuff-classes', '0 is given twice'), rc=2),
+    Case('quickstart-stuff-out-of-range', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--stuff-classes', '19'),
+         _words('--stuff-classes', 'got 19'), rc=2),
+    Case('quickstart-work-dir-in-data-root', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=w / 'out' / 'data' / 'w'),
+         _words('--work-dir', 'lies inside --data-root')),
+    Case('quickstart-work-dir-is-data-root', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=w / 'out' / 'data'),
+         _words('--work-dir', 'is --data-root')),
+    Case('quickstart-work-dir-is-file', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=d.text),
+         _words('--work-dir', 'is a file, expected a folder')),
+    Case('quickstart-work-dir-is-config', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=REPO / QUICK),
+         _words('--work-dir', 'is the input file')),
+    Case('quickstart-work-dir-unwritable', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=UNWRITABLE),
+         _words('--work-dir', 'cannot write')),
+    Case('quickstart-data-root-is-file', QUICKSTART,
+         lambda d, w: _quickstart(d, w, data_root=d.text),
+         _words('--data-root', 'is a file, expected a folder')),
+    Case('quickstart-data-root-foreign', QUICKSTART,
+         lambda d, w: _quickstart(d, w, data_root=w / 'in' / 'mine'),
+         _words('mine', 'not made by the quickstart'),
+         setup=lambda d, w: write_json(w / 'in' / 'mine' / 'a.json', {})),
     # ------------------------------------------------------- benchmark_train
     Case('bench-train-config-missing', BENCH_TRAIN,
          lambda d, w: _bench_train(d, w, config=w / 'nope.py'),
@@ -1545,12 +1648,63 @@ def test_interrupted_export(data, tmp_path):
     assert tree_state(data.root) == before
 
 
+def test_interrupted_quickstart_leaves_no_data(data, tmp_path):
+    """Ctrl-C while the quickstart makes its data (a frame of the raw
+    tree waits to be renamed into place): exit 130, one line, no data root,
+    no temporary folder, no work dir."""
+    proc = run_subprocess([REPO / 'tests' / 'tools' / '_interrupt.py', 3,
+                           REPO / QUICKSTART] + _quickstart(data, tmp_path))
+    assert proc.returncode == 130, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('error')]
+    assert len(lines) == 1 and 'interrupted' in lines[0], proc.stderr
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    assert temporaries(tmp_path) == []
+    assert files_under(tmp_path) == []
+
+
+def test_ctrl_c_during_the_demo_video(data, tmp_path):
+    """A real Ctrl-C (SIGINT to the demo's process group, ffmpeg included)
+    while the MP4 is being encoded: exit 130, one line, neither the video
+    nor its temporary file left."""
+    import signal
+    import time
+    frames = tmp_path / 'in' / 'frames'
+    frames.mkdir(parents=True)
+    first = read_image(next(iter(sorted(data.frames.iterdir()))))
+    for t in range(300):  # long enough to be interrupted mid-way
+        save_image(frames / f'{t:06d}.png', np.roll(first, t, axis=1))
+    out = tmp_path / 'out'
+    out.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, REPO / DEMO] + [str(a) for a in _demo(
+            data, tmp_path, input=frames, out=out / 'demo.mp4')],
+        cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while not any(is_temporary(n) for n in os.listdir(out)):
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.time() < deadline, 'the demo wrote no video'
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.startswith('error')]
+    assert len(lines) == 1 and 'interrupted' in lines[0], err
+    assert 'Traceback' not in err, err
+    assert os.listdir(out) == []
+
+
 # --------------------------------------------------------------------------
 # what works: help everywhere, absolute paths on success, odd file names
 # --------------------------------------------------------------------------
 HELP_TOOLS = [KITTI_PREP, YTVIS2COCO, VIPSEG_PREP, CITY_PREP, REFER2COCO,
               EVAL_REFER, EVAL_VPS, EVAL_VIS, CHECK, SYNTH, LOGS, TRAIN, TEST,
               BROWSE, BENCH, VIS_MEM, CONVERT, DEMO, EXPORT, BENCH_TRAIN,
+              QUICKSTART,
               'tools/analysis_tools/benchmark_eval.py']
 
 

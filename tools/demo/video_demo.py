@@ -234,8 +234,9 @@ def main(argv=None) -> None:
     if done == 0:
         raise UserError(f'{args.input}: the model produced no result')
     writer.close()
-    print(f'{done} frames -> {args.out}'
-          + (f'; predictions -> {args.save_pred}' if pred_writer else ''))
+    print(f'{done} frames -> {osp.abspath(args.out)}'
+          + (f'; predictions -> {osp.abspath(args.save_pred)}'
+             if pred_writer else ''))
 
 
 if __name__ == '__main__':

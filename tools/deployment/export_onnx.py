@@ -90,7 +90,7 @@ def main(argv=None) -> None:
 
     from knet.apis import init_model, network_input_shape
     from knet.deployment import ExportError, export_onnx
-    from knet.utils.runtime import config_errors, load_config
+    from knet.engine.runner_setup import config_errors, load_config
     cfg = load_config(args.config, args.cfg_options)
     try:
         with config_errors(args.config):
