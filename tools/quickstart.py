@@ -45,6 +45,24 @@ PREPARE = osp.join(REPO, 'scripts', 'kitti_step_prepare.py')
 CURVES_SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'analyze_logs.py')
 #: metric names reported in metrics.json (matched as ``name`` or ``*/name``)
 REPORTED = ('STQ', 'AQ', 'SQ', 'VPQ')
+#: the data settings' ranges, for the options and the config's
+#: ``synthetic_data`` alike (3 videos: sequence 2 is the first val one; 2
+#: frames: a key and a reference frame)
+DATA_TYPES = dict(videos=int_range(3, 21), frames=int_range(2, 10000),
+                  size=int_range(32, 4096), seed=int_range(0, 2**32 - 1),
+                  stuff_classes=int_range(0, KITTI_STEP_NUM_CLASSES - 1))
+
+
+def _stuff_problem(classes) -> Optional[str]:
+    """What is wrong with a list of stuff trainIds (None: nothing)."""
+    seen = set()
+    for c in classes:
+        if c in KITTI_STEP_THING_IDS:
+            return f'{c} is a thing class, not a stuff class'
+        if c in seen:
+            return f'{c} is given twice'
+        seen.add(c)
+    return None
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,19 +85,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='output folder (not inside --data-root)')
     p.add_argument('--iters', type=int_range(1, 10**6), default=None,
                    help='training iterations (the LR schedule scales along)')
-    p.add_argument('--videos', type=int_range(3, 21), default=None,
+    p.add_argument('--videos', type=DATA_TYPES['videos'], default=None,
                    help='synthetic sequences 0..N-1, 3 to 21, in the '
                    'official split: val 2, 6, 7, 8, 10, 13, 14, 16, 18, the '
                    'others train')
-    p.add_argument('--frames', type=int_range(2, 10000), default=None,
+    p.add_argument('--frames', type=DATA_TYPES['frames'], default=None,
                    help='frames per sequence (at least 2: a key and a '
                    'reference frame)')
-    p.add_argument('--size', type=int_range(32, 4096), nargs=2, default=None,
+    p.add_argument('--size', type=DATA_TYPES['size'], nargs=2, default=None,
                    metavar=('H', 'W'), help='frame size (32 to 4096 each)')
-    p.add_argument('--seed', type=int_range(0, 2**32 - 1), default=None,
+    p.add_argument('--seed', type=DATA_TYPES['seed'], default=None,
                    help='data and training seed')
-    p.add_argument('--stuff-classes', type=int_range(
-        0, KITTI_STEP_NUM_CLASSES - 1), nargs='+', default=None, metavar='ID',
+    p.add_argument('--stuff-classes', type=DATA_TYPES['stuff_classes'],
+                   nargs='+', default=None, metavar='ID',
                    help='stuff trainIds the videos draw their bands from '
                    f'(not the thing classes {list(KITTI_STEP_THING_IDS)})')
     # 1: the data worker keeps the second core (2 cores, 96 x 192: 300
@@ -93,16 +111,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--verbose', action='store_true',
                    help='show the training log instead of progress bars')
     args = p.parse_args(argv)
-    if args.stuff_classes is not None:
-        things = [c for c in args.stuff_classes if c in KITTI_STEP_THING_IDS]
-        if things:
-            p.error(f'argument --stuff-classes: {things[0]} is a thing '
-                    'class, not a stuff class')
-        seen = set()
-        for c in args.stuff_classes:
-            if c in seen:
-                p.error(f'argument --stuff-classes: {c} is given twice')
-            seen.add(c)
+    problem = _stuff_problem(args.stuff_classes or ())
+    if problem:
+        p.error(f'argument --stuff-classes: {problem}')
     work, data = osp.realpath(args.work_dir), osp.realpath(args.data_root)
     if work == data or work.startswith(data.rstrip(os.sep) + os.sep):
         where = 'is' if work == data else 'lies inside'
@@ -176,13 +187,31 @@ def data_recipe(cfg, args) -> dict:
         raise UserError(f'{args.config}: synthetic_data.{unknown[0]} is not '
                         'an argument of make_kitti_step (known: '
                         f'{", ".join(sorted(known))})')
-    for key in ('videos', 'frames', 'size', 'seed', 'stuff_classes'):
+    for key, check in DATA_TYPES.items():
         value = getattr(args, key)
         if value is not None:
             recipe[key] = value
-        if recipe.get(key) is None:
-            raise UserError(f'{args.config}: synthetic_data.{key} is not set '
-                            f'(and no --{key.replace("_", "-")} given)')
+            continue
+        value = recipe.get(key)
+        name = f'{args.config}: synthetic_data.{key}'
+        if value is None:
+            raise UserError(f'{name} is not set (and no '
+                            f'--{key.replace("_", "-")} given)')
+        # the config's value: the option's range applies
+        many = key in ('size', 'stuff_classes')
+        if many and (not isinstance(value, (list, tuple)) or not value or
+                     key == 'size' and len(value) != 2):
+            raise UserError(f'{name}: expected a list'
+                            + (' [H, W]' if key == 'size' else ''))
+        for item in value if many else [value]:
+            try:
+                check(str(item) if isinstance(item, int) and
+                      not isinstance(item, bool) else repr(item))
+            except argparse.ArgumentTypeError as e:
+                raise UserError(f'{name}: {e}') from None
+        problem = _stuff_problem(value) if key == 'stuff_classes' else None
+        if problem:
+            raise UserError(f'{name}: {problem}')
     recipe['size'] = [int(v) for v in recipe['size']]
     recipe['stuff_classes'] = sorted(int(c) for c in recipe['stuff_classes'])
     return recipe

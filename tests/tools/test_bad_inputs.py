@@ -560,13 +560,17 @@ def _export(d, w, *extra, config=None, ckpt=None, out=None):
         list(extra)
 
 
-def _quickstart(d, w, *extra, config=None, data_root=None, work_dir=None):
+def _quickstart(d, w, *extra, config=None, data_root=None, work_dir=None,
+                sizes=True):
     """quickstart.py's command line: a tiny run, data and work dir in
-    w/out (a case that fails before the data is made leaves it empty)."""
+    w/out (a case that fails before the data is made leaves it empty);
+    ``sizes=False``: the config's data sizes."""
+    small = ['--videos', '3', '--frames', '2', '--size', '32', '64'] \
+        if sizes else []
     return ['--config', config or REPO / QUICK, '--data-root',
             data_root or w / 'out' / 'data', '--work-dir',
-            work_dir or w / 'out' / 'work', '--iters', '1', '--videos', '3',
-            '--frames', '2', '--size', '32', '64', '--no-gif'] + list(extra)
+            work_dir or w / 'out' / 'work', '--iters', '1', '--no-gif'] + \
+        small + list(extra)
 
 
 def _config_file(text):
@@ -1402,6 +1406,30 @@ CASES = [
          _words('cfg.py', 'synthetic_data.thing_outlines'),
          setup=_config_file("_base_ = ['{QUICK}']\n"
                             "synthetic_data = dict(thing_outlines=1)\n")),
+    Case('quickstart-data-videos-two', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.videos', 'got 2'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(videos=2)\n")),
+    Case('quickstart-data-float-frames', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.frames', "'2.5' is not an integer"),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(frames=2.5)\n")),
+    Case('quickstart-data-stuff-thing', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.stuff_classes', '11 is a thing'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(stuff_classes=[0, 11])\n")),
+    Case('quickstart-data-size-scalar', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.size', 'expected a list [H, W]'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(size=64)\n")),
     Case('quickstart-epoch-loop', QUICKSTART,
          lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py'),
          _words('cfg.py', 'IterBasedTrainLoop'),
