@@ -27,6 +27,7 @@ from mmdet.registry import MODELS, TASK_UTILS
 from ..layers.kernel_targets import (KernelTargets, last_cover_index,
                                      target_batch)
 from ..layers.precision import float32_region, to_float32
+from ..losses.kernel_mask_losses import kernel_mask_losses
 from ..task_modules.kernel_assignment import KernelAssignment, assign_kernels
 
 __all__ = ['ConvKernelHead']
@@ -298,29 +299,14 @@ class ConvKernelHead(BaseModule):
                 pos_inds: Tensor, num_pos: int) -> Dict[str, Tensor]:
         """The loss terms, in float32; ``pos_inds`` [num_pos] are the
         positive rows of ``labels`` in ascending order."""
-        num_imgs, num_preds, h, w = mask_pred.shape
+        num_imgs = mask_pred.shape[0]
         losses = dict()
         pos = labels < self.num_classes
-        flat_pred = mask_pred.reshape(-1, h, w)
-        if num_pos > 0:
-            pos_pred = flat_pred[pos_inds]
-            pos_tgt = mask_targets[pos_inds]
-            losses['loss_rpn_mask'] = self.loss_mask(pos_pred, pos_tgt)
-            losses['loss_rpn_dice'] = self.loss_dice(pos_pred, pos_tgt)
-            if self.loss_rank is not None:
-                cover = (mask_targets.view(num_imgs, num_preds, h, w) > 0) & \
-                    pos.view(num_imgs, num_preds, 1, 1)
-                idx = last_cover_index(cover.transpose(0, 1))
-                rank_target = torch.where(
-                    idx >= 0, idx, idx.new_full((), self.ignore_index))
-                losses['loss_rpn_rank'] = self.loss_rank(
-                    mask_pred, rank_target, ignore_index=self.ignore_index)
-        else:
-            zero = mask_pred.sum() * 0
-            losses['loss_rpn_mask'] = zero
-            losses['loss_rpn_dice'] = zero
-            if self.loss_rank is not None:
-                losses['loss_rpn_rank'] = zero
+        for key, value in kernel_mask_losses(
+                mask_pred, mask_targets, pos, pos_inds, num_pos,
+                self.loss_mask, self.loss_dice, self.loss_rank,
+                self.ignore_index).items():
+            losses[f'loss_rpn_{key}'] = value
 
         if seg_preds is not None and self.loss_seg is not None:
             seg_preds = self._upsample(seg_preds)

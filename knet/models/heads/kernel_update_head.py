@@ -45,8 +45,9 @@ from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS
 from mmdet.utils import reduce_mean
 from ..layers.dynamic_conv import apply_dynamic_kernels
-from ..layers.kernel_targets import last_cover_index, target_batch
+from ..layers.kernel_targets import target_batch
 from ..layers.transfer import host_to_device
+from ..losses.kernel_mask_losses import kernel_mask_losses
 from ..task_modules.kernel_assignment import KernelAssignment
 
 __all__ = ['KernelUpdateHead', 'StageTargets']
@@ -542,31 +543,16 @@ class KernelUpdateHead(BaseModule):
         avg_factor = reduce_mean(
             torch.full((), float(num_pos), device=labels.device)).clamp_(
                 min=1.0)
-        b, n, h, w = mask_pred.shape
+        b, n = mask_pred.shape[:2]
         flat_cls = cls_score.reshape(b * n, -1)
         if flat_cls.numel() > 0:
             losses['loss_cls'] = self.loss_cls(
                 flat_cls, labels, label_weights, avg_factor=avg_factor)
             losses['pos_acc'] = accuracy(flat_cls[pos_inds],
                                          labels[pos_inds])
-        flat_mask = mask_pred.reshape(b * n, h, w)
-        if num_pos > 0:
-            pos_mask = flat_mask[pos_inds]
-            pos_target = mask_targets[pos_inds]
-            losses['loss_mask'] = self.loss_mask(pos_mask, pos_target)
-            losses['loss_dice'] = self.loss_dice(pos_mask, pos_target)
-            if self.loss_rank is not None:
-                cover = (mask_targets.view(b, n, h, w) > 0) & pos.view(
-                    b, n, 1, 1)
-                idx = last_cover_index(cover.transpose(0, 1))
-                rank_target = torch.where(
-                    idx >= 0, idx, idx.new_full((), self.ignore_index))
-                losses['loss_rank'] = self.loss_rank(
-                    mask_pred, rank_target, ignore_index=self.ignore_index)
-        else:
-            zero = mask_pred.sum() * 0
-            losses['loss_mask'] = zero
-            losses['loss_dice'] = zero
-            if self.loss_rank is not None:
-                losses['loss_rank'] = zero
+        for key, value in kernel_mask_losses(
+                mask_pred, mask_targets, pos, pos_inds, num_pos,
+                self.loss_mask, self.loss_dice, self.loss_rank,
+                self.ignore_index).items():
+            losses[f'loss_{key}'] = value
         return losses
