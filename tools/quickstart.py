@@ -19,10 +19,8 @@ for a test (``--iters 2 --frames 3 --videos 3``).
 import argparse
 import importlib
 import inspect
-import json
 import os
 import os.path as osp
-import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +32,12 @@ REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from knet.utils.cli import UserError, run_cli  # noqa: E402
+from knet.formats import (KITTI_STEP_NUM_CLASSES,  # noqa: E402
+                          KITTI_STEP_THING_IDS)
+from knet.formats.io import (DataError, dump_json, load_json,  # noqa: E402
+                             move_into_place, register_input, temporary_dir)
+from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
+                            float_range, int_range, run_cli)
 
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'quickstart',
                           'video_knet_quickstart.py')
@@ -42,58 +45,89 @@ PREPARE = osp.join(REPO, 'scripts', 'kitti_step_prepare.py')
 CURVES_SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'analyze_logs.py')
 #: metric names reported in metrics.json (matched as ``name`` or ``*/name``)
 REPORTED = ('STQ', 'AQ', 'SQ', 'VPQ')
+#: the data settings' ranges, for the options and the config's
+#: ``synthetic_data`` alike (3 videos: sequence 2 is the first val one; 2
+#: frames: a key and a reference frame)
+DATA_TYPES = dict(videos=int_range(3, 21), frames=int_range(2, 10000),
+                  size=int_range(32, 4096), seed=int_range(0, 2**32 - 1),
+                  stuff_classes=int_range(0, KITTI_STEP_NUM_CLASSES - 1))
+
+
+def _stuff_problem(classes) -> Optional[str]:
+    """What is wrong with a list of stuff trainIds (None: nothing)."""
+    seen = set()
+    for c in classes:
+        if c in KITTI_STEP_THING_IDS:
+            return f'{c} is a thing class, not a stuff class'
+        if c in seen:
+            return f'{c} is given twice'
+        seen.add(c)
+    return None
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         description='Train and evaluate a small Video K-Net on synthetic '
         'KITTI-STEP data on the CPU; write checkpoint, metrics, video and '
         'curves. The recipe (model, schedule, data generation, video) is '
         'the config\'s; the options below only move the data and outputs '
         'or change the sizes (default: the config\'s value).')
-    p.add_argument('--config', default=DEFAULT_CONFIG, help='config file')
+    p.add_argument('--config', default=DEFAULT_CONFIG, path='in-file',
+                   help='config file')
     p.add_argument('--data-root', default=osp.join(REPO, 'data', 'quickstart'),
-                   help='where the synthetic data is made (reused)')
+                   path='out-dir',
+                   help='where the synthetic data is made (reused while the '
+                   'data settings are the same, replaced when they change; '
+                   'a folder the quickstart did not make is refused)')
     p.add_argument('--work-dir',
                    default=osp.join(REPO, 'work_dirs', 'quickstart'),
-                   help='output folder')
-    p.add_argument('--iters', type=int, default=None,
+                   path='out-dir',
+                   help='output folder (not inside --data-root)')
+    p.add_argument('--iters', type=int_range(1, 10**6), default=None,
                    help='training iterations (the LR schedule scales along)')
-    p.add_argument('--videos', type=int, default=None,
-                   help='synthetic sequences 0..N-1 (at most 21) in the '
+    p.add_argument('--videos', type=DATA_TYPES['videos'], default=None,
+                   help='synthetic sequences 0..N-1, 3 to 21, in the '
                    'official split: val 2, 6, 7, 8, 10, 13, 14, 16, 18, the '
                    'others train')
-    p.add_argument('--frames', type=int, default=None,
-                   help='frames per sequence')
-    p.add_argument('--size', type=int, nargs=2, default=None,
-                   metavar=('H', 'W'), help='frame size')
-    p.add_argument('--seed', type=int, default=None, help='data and training '
-                   'seed')
-    p.add_argument('--stuff-classes', type=int, nargs='+', default=None,
-                   metavar='ID',
-                   help='stuff trainIds the videos draw their bands from')
+    p.add_argument('--frames', type=DATA_TYPES['frames'], default=None,
+                   help='frames per sequence (at least 2: a key and a '
+                   'reference frame)')
+    p.add_argument('--size', type=DATA_TYPES['size'], nargs=2, default=None,
+                   metavar=('H', 'W'), help='frame size (32 to 4096 each)')
+    p.add_argument('--seed', type=DATA_TYPES['seed'], default=None,
+                   help='data and training seed')
+    p.add_argument('--stuff-classes', type=DATA_TYPES['stuff_classes'],
+                   nargs='+', default=None, metavar='ID',
+                   help='stuff trainIds the videos draw their bands from '
+                   f'(not the thing classes {list(KITTI_STEP_THING_IDS)})')
     # 1: the data worker keeps the second core (2 cores, 96 x 192: 300
     # iterations in 84 s with 1 thread; 2 threads were slower, 1.15 it/s,
     # in a run that shared the machine)
-    p.add_argument('--threads', type=int, default=1,
+    p.add_argument('--threads', type=int_range(1, 1024), default=1,
                    help='torch CPU threads (default: %(default)s)')
     p.add_argument('--no-gif', action='store_true', help='skip the GIF')
-    p.add_argument('--fps', type=float, default=None,
-                   help='video frame rate')
+    p.add_argument('--fps', type=float_range(0, 1000, lo_open=True),
+                   default=None, help='video frame rate')
     p.add_argument('--verbose', action='store_true',
                    help='show the training log instead of progress bars')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    problem = _stuff_problem(args.stuff_classes or ())
+    if problem:
+        p.error(f'argument --stuff-classes: {problem}')
+    work, data = osp.realpath(args.work_dir), osp.realpath(args.data_root)
+    if work == data or work.startswith(data.rstrip(os.sep) + os.sep):
+        where = 'is' if work == data else 'lies inside'
+        raise UserError(f'--work-dir {args.work_dir}: {where} --data-root '
+                        f'{args.data_root}, which the quickstart replaces '
+                        'when the data settings change')
+    return args
 
 
 # ---------------------------------------------------------------- pieces --
-def check_pieces(config: str) -> None:
+def check_pieces() -> None:
     """Fail with one clear line when a part of the project is missing."""
-    def need(ok: bool, what: str) -> None:
-        if not ok:
-            raise UserError(f'the quickstart needs {what}')
-
-    need(osp.isfile(config), f'the config {config} (file not found)')
-    need(osp.isfile(PREPARE), f'{PREPARE} (file not found)')
+    if not osp.isfile(PREPARE):
+        raise UserError(f'the quickstart needs {PREPARE} (file not found)')
     try:
         import knet.datasets.synthetic as synthetic
         synthetic.make_synthetic
@@ -153,13 +187,31 @@ def data_recipe(cfg, args) -> dict:
         raise UserError(f'{args.config}: synthetic_data.{unknown[0]} is not '
                         'an argument of make_kitti_step (known: '
                         f'{", ".join(sorted(known))})')
-    for key in ('videos', 'frames', 'size', 'seed', 'stuff_classes'):
+    for key, check in DATA_TYPES.items():
         value = getattr(args, key)
         if value is not None:
             recipe[key] = value
-        if recipe.get(key) is None:
-            raise UserError(f'{args.config}: synthetic_data.{key} is not set '
-                            f'(and no --{key.replace("_", "-")} given)')
+            continue
+        value = recipe.get(key)
+        name = f'{args.config}: synthetic_data.{key}'
+        if value is None:
+            raise UserError(f'{name} is not set (and no '
+                            f'--{key.replace("_", "-")} given)')
+        # the config's value: the option's range applies
+        many = key in ('size', 'stuff_classes')
+        if many and (not isinstance(value, (list, tuple)) or not value or
+                     key == 'size' and len(value) != 2):
+            raise UserError(f'{name}: expected a list'
+                            + (' [H, W]' if key == 'size' else ''))
+        for item in value if many else [value]:
+            try:
+                check(str(item) if isinstance(item, int) and
+                      not isinstance(item, bool) else repr(item))
+            except argparse.ArgumentTypeError as e:
+                raise UserError(f'{name}: {e}') from None
+        problem = _stuff_problem(value) if key == 'stuff_classes' else None
+        if problem:
+            raise UserError(f'{name}: {problem}')
     recipe['size'] = [int(v) for v in recipe['size']]
     recipe['stuff_classes'] = sorted(int(c) for c in recipe['stuff_classes'])
     return recipe
@@ -168,47 +220,45 @@ def data_recipe(cfg, args) -> dict:
 def make_data(root: str, recipe: dict) -> str:
     """Synthetic raw KITTI-STEP + converted layout; reused when unchanged.
 
-    Built in a temporary sibling folder and renamed into place, so an
-    interrupted run never leaves a half dataset behind.
+    Built in a temporary folder beside ``root`` and moved into place
+    (:func:`knet.formats.io.move_into_place`, replacing an older data set
+    of the quickstart), so an interrupted run never leaves a half dataset
+    behind.
     """
     from knet.datasets.synthetic import make_synthetic
     stamp = dict(recipe, version=2)
     stamp_file = osp.join(root, 'quickstart.json')
     if osp.isfile(stamp_file):
-        with open(stamp_file) as f:
-            if json.load(f) == stamp:
-                print(f'[1/5] data: reusing {root}')
-                return osp.join(root, 'kitti-step')
+        try:
+            same = load_json(stamp_file) == stamp
+        except DataError:
+            same = False  # a broken stamp: made again
+        if same:
+            print(f'[1/5] data: reusing {osp.abspath(root)}')
+            return osp.join(root, 'kitti-step')
     check_data_root(root)
     size = recipe['size']
     print(f'[1/5] data: {recipe["videos"]} synthetic KITTI-STEP sequences of '
-          f'{recipe["frames"]} frames ({size[0]}x{size[1]}) -> {root}')
-    parent = osp.dirname(osp.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    tmp = osp.join(parent, f'.{osp.basename(root)}.tmp{os.getpid()}')
-    shutil.rmtree(tmp, ignore_errors=True)
+          f'{recipe["frames"]} frames ({size[0]}x{size[1]}) -> '
+          f'{osp.abspath(root)}')
     kwargs = {k: v for k, v in recipe.items() if k != 'dataset'}
     kwargs['size'] = tuple(size)
-    try:
+    with temporary_dir(osp.dirname(osp.abspath(root))) as tmp:
         try:
-            make_synthetic('kitti-step', osp.join(tmp, 'raw'), **kwargs)
+            make_synthetic('kitti-step', str(tmp / 'raw'), **kwargs)
         except (TypeError, ValueError) as e:
             raise UserError(f'synthetic data: {e}') from e
+        # copies, not links: the raw folder moves with the rest
         proc = subprocess.run(
-            [sys.executable, PREPARE, '--src', osp.join(tmp, 'raw'), '--dst',
-             osp.join(tmp, 'kitti-step'), '--mode', 'copy'],
+            [sys.executable, PREPARE, '--src', str(tmp / 'raw'), '--dst',
+             str(tmp / 'kitti-step'), '--mode', 'copy'],
             capture_output=True, text=True)
         if proc.returncode != 0:
             lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
             raise UserError(f'{PREPARE} failed: '
                             f'{lines[-1] if lines else proc.returncode}')
-        with open(osp.join(tmp, 'quickstart.json'), 'w') as f:
-            json.dump(stamp, f)
-        if osp.exists(root):
-            shutil.rmtree(root)
-        os.replace(tmp, root)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        dump_json(stamp, tmp / 'quickstart.json')
+        move_into_place(tmp, root)
     return osp.join(root, 'kitti-step')
 
 
@@ -296,11 +346,9 @@ def _video_hook(cfg) -> Optional[dict]:
     return None
 
 
-def build_cfg(args, data_root: str, recipe: dict):
+def build_cfg(cfg, args, data_root: str, recipe: dict):
     """The config with the data paths, frame size and run length set."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(args.config)
-    if cfg.train_cfg.get('type') != 'IterBasedTrainLoop':
+    if (cfg.get('train_cfg') or {}).get('type') != 'IterBasedTrainLoop':
         raise UserError(f'{args.config}: the quickstart expects an '
                         'IterBasedTrainLoop')
     cfg.work_dir = args.work_dir
@@ -310,8 +358,6 @@ def build_cfg(args, data_root: str, recipe: dict):
             _set_data_root(cfg[loader], root)
     _fit_pipeline_to_size(cfg, recipe['size'])
     if args.iters is not None and args.iters != cfg.train_cfg.max_iters:
-        if args.iters < 1:
-            raise UserError(f'--iters must be >= 1, got {args.iters}')
         _set_iters(cfg, int(args.iters))
     video = _video_hook(cfg)
     if video is not None:
@@ -379,37 +425,35 @@ def _metric(metrics: Dict[str, float], name: str) -> Optional[float]:
     return None
 
 
-def _atomic_json(path: str, data: dict) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-
-
 def main(argv=None) -> Dict:
     args = parse_args(argv)
     start = time.time()
     check_data_root(args.data_root)
-    check_pieces(args.config)
+    check_pieces()
     import torch
-    torch.set_num_threads(max(1, args.threads))
-    from mmengine.config import Config
+    torch.set_num_threads(args.threads)
 
+    from knet.engine.runner_setup import config_errors, load_config
     from knet.utils.setup_env import register_all_modules
     register_all_modules()
 
-    recipe = data_recipe(Config.fromfile(args.config), args)
-    data_root = make_data(args.data_root, recipe)
-    warn_unseen_classes(data_root)
-    cfg = build_cfg(args, data_root, recipe)
+    # everything the config can get wrong is found before the data is made
+    cfg = load_config(args.config)
+    recipe = data_recipe(cfg, args)
+    cfg = build_cfg(cfg, args, osp.join(args.data_root, 'kitti-step'),
+                    recipe)
     _check_registered(cfg)
+    data_root = make_data(args.data_root, recipe)
+    register_input(args.data_root, tree=True)  # read from here on
+    warn_unseen_classes(data_root)
     os.makedirs(args.work_dir, exist_ok=True)
 
     from mmengine.runner import Runner
     progress = _progress_hook(cfg.train_cfg.max_iters)
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(progress)
-    runner.train()
+    with config_errors(args.config):
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(progress)
+        runner.train()
     if not progress.metrics:
         raise UserError('training finished without a validation result '
                         '(check val_dataloader / val_evaluator)')
@@ -445,7 +489,7 @@ def main(argv=None) -> Dict:
         threads=args.threads,
         checkpoint=ckpt, video_mp4=mp4, video_gif=gif, curves=curves)
     metrics_path = osp.join(args.work_dir, 'metrics.json')
-    _atomic_json(metrics_path, result)
+    dump_json(result, metrics_path, indent=2)
     print('[5/5] done in {:.0f} s'.format(elapsed))
     print('  ' + '  '.join(
         f'{k} {v:.3f}' if v is not None else f'{k} n/a'
@@ -453,7 +497,7 @@ def main(argv=None) -> Dict:
     for name, path in (('checkpoint', ckpt), ('metrics', metrics_path),
                        ('video', mp4), ('gif', gif), ('curves', curves)):
         if path:
-            print(f'  {name:<10} {osp.relpath(path)}')
+            print(f'  {name:<10} {osp.abspath(path)}')
     return result
 
 

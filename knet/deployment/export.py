@@ -8,8 +8,6 @@ it with ``onnx.checker`` and runs it in ONNX Runtime against PyTorch on
 random frames (for a frame graph: a first frame and a linked second frame;
 with a dynamic shape also a second frame size) before it returns.
 """
-import os
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +15,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
+
+from knet.formats.io import (commit_temporary, discard_temporary,
+                             reserve_temporary)
 
 from .graphs import CLIP_KIND, build_graph, graph_kind
 from .metadata import META_PREFIX, dumps, network_config, weights_digest
@@ -26,7 +27,10 @@ __all__ = ['export_onnx', 'ExportReport', 'ExportError', 'Comparison',
 
 
 class ExportError(RuntimeError):
-    """The export failed or its check did not pass."""
+    """The export failed or its check did not pass; ``kept`` is the file
+    left in place for inspection (a failed check), else None."""
+
+    kept: Optional[str] = None
 
 
 @dataclass
@@ -201,22 +205,9 @@ def _metadata(model: nn.Module, kind: str, model_cfg: Optional[dict],
     return {META_PREFIX + k: v for k, v in meta.items()}
 
 
-def _atomic_save(program, path: str, metadata: Dict[str, str]) -> None:
+def _save(program, path: str, metadata: Dict[str, str]) -> None:
     program.model.metadata_props.update(metadata)
-    out_dir = os.path.dirname(os.path.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.onnx.tmp')
-    os.close(fd)
-    try:
-        program.save(tmp, external_data=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    program.save(path, external_data=False)
 
 
 def export_onnx(model: nn.Module,
@@ -262,7 +253,9 @@ def export_onnx(model: nn.Module,
 
     Returns:
         :class:`ExportReport`. Raises :class:`ExportError` when the checker
-        or the comparison fails (the file is left in place for inspection).
+        or the comparison fails (the file is left in place for inspection);
+        after any other failure or an interruption ``path`` is as it was
+        (the file is written and checked under a temporary name).
     """
     kind = graph_kind(model)
     divisor = _pad_divisor(model)
@@ -293,19 +286,33 @@ def export_onnx(model: nn.Module,
     except Exception as e:
         raise ExportError(f'torch.onnx.export failed: {type(e).__name__}: '
                           f'{_first_line(e)}') from e
-    _atomic_save(program, path,
-                 _metadata(model, kind, model_cfg, shape, dynamic_shape,
-                           num_frames if kind == CLIP_KIND else None))
-    report.export_s = time.perf_counter() - start
-    if check:
-        start = time.perf_counter()
-        _check(model, graph, kind, path, shape, dynamic_shape, divisor,
-               frames, atol, rtol, check_shape, threads, report, say)
-        report.check_s = time.perf_counter() - start
-    else:
-        from .runtime import OrtNetwork
-        net = OrtNetwork(path, threads=threads)
-        report.inputs, report.outputs = net.io_shapes()
+    # written and checked under a temporary name beside ``path``, renamed
+    # onto it at the end: an interrupted export leaves nothing behind
+    tmp = reserve_temporary(path)
+    try:
+        _save(program, tmp,
+              _metadata(model, kind, model_cfg, shape, dynamic_shape,
+                        num_frames if kind == CLIP_KIND else None))
+        report.export_s = time.perf_counter() - start
+        if check:
+            start = time.perf_counter()
+            _check(model, graph, kind, tmp, path, shape, dynamic_shape,
+                   divisor, frames, atol, rtol, check_shape, threads, report,
+                   say)
+            report.check_s = time.perf_counter() - start
+        else:
+            from .runtime import OrtNetwork
+            net = OrtNetwork(tmp, threads=threads)
+            report.inputs, report.outputs = net.io_shapes()
+            del net
+    except ExportError as e:
+        commit_temporary(tmp, path)  # a failed check: kept for inspection
+        e.kept = path
+        raise
+    except BaseException:
+        discard_temporary(tmp)
+        raise
+    commit_temporary(tmp, path)
     return report
 
 
@@ -334,18 +341,25 @@ def _threshold_margins(model: nn.Module, out: List[float]):
             h.remove()
 
 
-def _check(model, graph, kind, path, shape, dynamic_shape, divisor, frames,
-           atol, rtol, check_shape, threads, report, say) -> None:
+def _check(model, graph, kind, tmp, path, shape, dynamic_shape, divisor,
+           frames, atol, rtol, check_shape, threads, report, say) -> None:
+    """Check the file written at ``tmp`` (errors name ``path``, the name it
+    will have)."""
     import onnx
 
-    from .runtime import OrtNetwork
+    from .runtime import OnnxModelError, OrtNetwork
     say('checking the graph (onnx.checker)')
     try:
-        onnx.checker.check_model(path)
+        onnx.checker.check_model(tmp)
     except Exception as e:
         raise ExportError(f'{path}: onnx.checker: {_first_line(e)}') from e
     say('comparing ONNX Runtime with PyTorch on random frames')
-    net = OrtNetwork(path, threads=threads)
+    try:
+        net = OrtNetwork(tmp, threads=threads)
+    except OnnxModelError as e:
+        raise ExportError(f'{path}: ONNX Runtime cannot load the exported '
+                          f'file ({_first_line(e).split(": ", 1)[-1]})') \
+            from e
     report.inputs, report.outputs = net.io_shapes()
     shapes = [shape]
     if dynamic_shape:

@@ -24,6 +24,7 @@ Then:
 import argparse
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -34,9 +35,9 @@ from .errors import UserError
 
 __all__ = [
     'UserError', 'UsageError', 'ArgumentParser', 'int_range', 'float_range',
-    'run_cli', 'check_input', 'check_output_path', 'has_display',
-    'written_summary', 'add_cfg_options', 'add_runner_args',
-    'export_local_rank'
+    'device_name', 'check_device', 'run_cli', 'check_input',
+    'check_output_path', 'has_display', 'written_summary', 'add_cfg_options',
+    'add_runner_args', 'export_local_rank'
 ]
 
 #: exit status of an unexpected failure (a bug or an input nobody checked)
@@ -106,6 +107,30 @@ def float_range(lo: Optional[float] = None, hi: Optional[float] = None,
 
     parse.__name__ = 'number'
     return parse
+
+
+def device_name(text: str) -> str:
+    """An argparse ``type``: a torch device the tools run on, ``cpu``,
+    ``cuda`` or ``cuda:<index>`` (whether it exists: :func:`check_device`)."""
+    if re.fullmatch(r'cpu|cuda(:[0-9]+)?', text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f'expected cpu, cuda or cuda:<index>, got {text!r}')
+
+
+def check_device(device: str, option: str = '--device') -> None:
+    """Raise :class:`UserError` when the CUDA device ``device`` names is
+    not there (no CUDA, or an index beyond the device count)."""
+    if not device.startswith('cuda'):
+        return
+    import torch
+    if not torch.cuda.is_available():
+        raise UserError(f'{option} {device}: CUDA is not available on this '
+                        'machine (use --device cpu)')
+    index = int(device.split(':')[1]) if ':' in device else 0
+    if index >= torch.cuda.device_count():
+        raise UserError(f'{option} {device}: there are '
+                        f'{torch.cuda.device_count()} CUDA device(s)')
 
 
 # --------------------------------------------------------------------------
@@ -185,6 +210,11 @@ def check_output_path(path, role: str = 'out-file',
     if not text:
         raise UserError(f'{option or "output"}: empty path')
     name = _name(option, text)
+    # an input named as output is refused as such (before kind and suffix)
+    run = current_run()
+    why = run.conflict(text, follow=True) if run is not None else None
+    if why is not None:
+        raise UserError(f'{name}: refusing to write there: the output {why}')
     if role == 'out-file' and (os.path.isdir(text) or
                                text.endswith(('/', os.sep))):
         raise UserError(f'{name}: is a folder, expected a file name')
@@ -193,10 +223,6 @@ def check_output_path(path, role: str = 'out-file',
         raise UserError(f'{name}: is a file, expected a folder')
     if suffixes and not text.lower().endswith(tuple(suffixes)):
         raise UserError(f'{name}: must end with {" or ".join(suffixes)}')
-    run = current_run()
-    why = run.conflict(text, follow=True) if run is not None else None
-    if why is not None:
-        raise UserError(f'{name}: refusing to write there: the output {why}')
     # the nearest existing ancestor of what will be created
     folder = os.path.abspath(text)
     if role == 'out-file' or (role == 'out-path' and
@@ -362,7 +388,9 @@ def run_cli(main: Callable[[Optional[List[str]]], object],
             except BaseException:
                 remove_temporaries()
                 raise
-            for line in written_summary(run.written, run.declared_outputs,
+            # files written and removed again (scratch data) are no output
+            written = [w for w in run.written if os.path.lexists(w)]
+            for line in written_summary(written, run.declared_outputs,
                                         start - 1.0):
                 _print(line, sys.stdout)
         # main may return an exit status (e.g. a check that found problems)

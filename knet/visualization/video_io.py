@@ -4,8 +4,9 @@
   folder of images (sorted naturally by name) one frame at a time, so memory
   stays bounded whatever the video length.
 * :class:`VideoWriter` writes MP4 or GIF (Pillow) to a temporary file next
-  to the target, checks that an MP4 re-opens with the codec, frame count and
-  size written, then moves it into place with ``os.replace``. MP4 is H.264
+  to the target (:func:`knet.formats.io.reserve_temporary`: removed after an
+  interruption), checks that an MP4 re-opens with the codec, frame count and
+  size written, then moves it into place. MP4 is H.264
   (yuv420p, ``+faststart``: plays in browsers) through the ffmpeg that the
   ``imageio-ffmpeg`` wheel bundles; without that encoder it falls back to
   OpenCV's ``mp4v`` (MPEG-4 Part 2, which browsers do not play) with a
@@ -22,13 +23,13 @@ import os
 import os.path as osp
 import re
 import subprocess
-import tempfile
 from typing import Iterator, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
-from knet.formats.io import save_image
+from knet.formats.io import (commit_temporary, discard_temporary,
+                             reserve_temporary, save_image)
 from knet.utils.cli import UserError
 
 __all__ = [
@@ -197,19 +198,6 @@ def _warn_mp4v_once() -> None:
                    'imageio-ffmpeg)')
 
 
-def _temp_path(path: str, suffix: str) -> str:
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(path)}.', suffix=suffix, dir=folder)
-    os.close(fd)
-    # mkstemp makes the file private (0600); give it the usual permissions
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-
-
 class FrameFolderWriter:
     """Writes frames as ``<folder>/<name><ext>`` images, each atomically."""
 
@@ -284,7 +272,9 @@ class VideoWriter:
         self.gif_max_width = gif_max_width
         self.count = 0
         self.size: Optional[Tuple[int, int]] = None  # (width, height)
-        self._tmp = _temp_path(self.path, ext)
+        # named beside the target (same suffix), removed by the runner's
+        # clean-up after an interruption
+        self._tmp = reserve_temporary(self.path)
         self._cv_writer = None
         self._ffmpeg = None  # imageio-ffmpeg's frame-writing generator
         self._gif_frames: list = []
@@ -369,7 +359,7 @@ class VideoWriter:
                            append_images=rest, loop=0,
                            duration=int(round(1000.0 / self.fps)))
                 self._gif_frames = []
-            os.replace(self._tmp, self.path)
+            commit_temporary(self._tmp, self.path)
         except BaseException:
             self.abort()
             raise
@@ -380,8 +370,7 @@ class VideoWriter:
         self._closed = True
         self._finish_encoder()
         self._gif_frames = []
-        if osp.exists(self._tmp):
-            os.remove(self._tmp)
+        discard_temporary(self._tmp)
 
     def _verify_mp4(self) -> None:
         if not osp.isfile(self._tmp) or osp.getsize(self._tmp) == 0:

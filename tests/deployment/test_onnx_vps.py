@@ -72,7 +72,8 @@ def _assert_same_maps(pt_model, ort_model, frames):
 # ----------------------------------------------------------------- tool
 def test_export_tool_report_and_metadata(tiny_export):
     out = tiny_export['stdout']
-    assert f'wrote {tiny_export["onnx"]}' in out
+    # the tool names its file absolutely (run_cli adds a 'wrote' line)
+    assert f'exported {tiny_export["onnx"]}: ' in out
     for name in ('img', 'prev_kernels', 'prev_valid', 'cls_score',
                  'mask_preds', 'scaled_mask_preds', 'seg_preds',
                  'object_feats', 'track_embeds'):
@@ -242,7 +243,7 @@ def test_export_tool_errors(tmp_path, capsys):
     assert run_cli(tool.main, [str(tmp_path / 'none.py'), '--out',
                                str(tmp_path / 'x.onnx')]) == 1
     err = capsys.readouterr().err
-    assert 'none.py: config file not found' in err
+    assert f'config {tmp_path / "none.py"}: no such file' in err
     assert 'Traceback' not in err and err.count('\n') == 1
     bad_ckpt = tmp_path / 'bad.pth'
     bad_ckpt.write_bytes(b'not a checkpoint')
@@ -252,3 +253,21 @@ def test_export_tool_errors(tmp_path, capsys):
     assert err.startswith(f'error: {bad_ckpt}: cannot be read as a checkpoint')
     assert err.count('\n') == 1
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_export_keeps_a_file_that_fails_its_check(tmp_path):
+    """A check that fails keeps the file at the destination for inspection
+    (``ExportError.kept``) and leaves no temporary file (an interrupted
+    export leaves nothing: tests/tools/test_bad_inputs.py)."""
+    from knet.deployment import ExportError, export_onnx
+    from .conftest import TINY_CFG
+    with torch_threads(1):
+        torch.manual_seed(0)
+        model = init_model(TINY_CFG)
+        path = tmp_path / 'm.onnx'
+        # a negative tolerance: no output can pass the comparison
+        with pytest.raises(ExportError) as err:
+            export_onnx(model, str(path), (64, 128), atol=-1.0, rtol=0.0)
+    assert err.value.kept == str(path) and str(path) in str(err.value)
+    assert 'differs from PyTorch' in str(err.value)
+    assert [p.name for p in tmp_path.iterdir()] == ['m.onnx']

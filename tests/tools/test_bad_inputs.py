@@ -15,10 +15,18 @@ and asserts that
 One interrupted run per converter sends a real SIGINT while a temporary
 file waits to be renamed into place (tests/tools/_interrupt.py): exit 130,
 one line, no temporary file, inputs unchanged, and every output already in
-place complete (equal to an uninterrupted run's).
+place complete (equal to an uninterrupted run's); the ONNX export, whose
+output is one file, leaves nothing. The shell scripts (launchers,
+gpu_benchmarks.sh) check their arguments and settings before starting
+anything.
+
+The ONNX cases need the optional packages of requirements/onnx.txt; the
+exported file they share is made once per session (~20 s on 2 cores).
 """
+import contextlib
 import hashlib
 import importlib.util
+import io
 import json
 import os
 import pickle
@@ -277,6 +285,45 @@ class Data:
         torch.save({'state_dict': state, 'meta': {}}, path)
         return path
 
+    def onnx(self, kind: str = 'good') -> Path:
+        """An ONNX file: 'good' (the e2e model with the 'good' checkpoint's
+        weights, exported at 32x64 by tools/deployment/export_onnx.py; once per session, ~15 s), 'truncated' (its first 3000
+        bytes) or 'garbage' (text)."""
+        path = self.root / 'onnx' / f'{kind}.onnx'
+        if path.exists():
+            return path
+        path.parent.mkdir(exist_ok=True)
+        if kind == 'garbage':
+            path.write_text('not an ONNX model\n')
+            return path
+        if kind == 'truncated':
+            path.write_bytes(self.onnx('good').read_bytes()[:3000])
+            return path
+        # the tool itself, run from the output folder with a relative --out
+        out, err = io.StringIO(), io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(path.parent)
+        try:
+            with contextlib.redirect_stdout(out), \
+                    contextlib.redirect_stderr(err):
+                rc = run_cli(load_script(EXPORT).main, [
+                    str(REPO / E2E), str(self.checkpoint('good')), '--out',
+                    path.name, '--shape', '32', '64'])
+        finally:
+            os.chdir(cwd)
+        assert rc == 0, err.getvalue()
+        self.export_stdout = out.getvalue()
+        return path
+
+    def config(self, kind: str) -> Path:
+        """A broken model config: 'syntax' (not Python) or 'unknown-type'
+        (a model type no registry knows)."""
+        path = self.root / 'configs' / f'{kind}.py'
+        path.parent.mkdir(exist_ok=True)
+        path.write_text({'syntax': 'model = dict(\n',
+                         'unknown-type': "model = dict(type='Nope')\n"}[kind])
+        return path
+
     def data_options(self) -> List[str]:
         """--cfg-options pointing the e2e config at the prepared tree."""
         root = f'{self.kitti}/'
@@ -344,9 +391,18 @@ CONVERT = 'tools/model_converters/knet_to_mmdet3.py'
 DEMO = 'tools/demo/video_demo.py'
 E2E = 'tests/data/video_knet_kitti_e2e.py'
 KITTI_DATASET_CFG = 'configs/_base_/datasets/kitti_step_vps.py'
+QUICKSTART = 'tools/quickstart.py'
+EXPORT = 'tools/deployment/export_onnx.py'
+BENCH_TRAIN = 'tools/analysis_tools/benchmark_train.py'
+TINY = 'tests/data/video_knet_kitti_tiny.py'
+QUICK = 'configs/quickstart/video_knet_quickstart.py'
 NO_CUDA = pytest.mark.skipif(
     importlib.util.find_spec('torch') is not None and
     __import__('torch').cuda.is_available(), reason='CUDA is available')
+ONNX = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None
+        for m in ('onnx', 'onnxruntime', 'onnxscript')),
+    reason='the optional ONNX packages (requirements/onnx.txt) are missing')
 
 
 def _kitti_src_without_label(d, w):
@@ -495,6 +551,50 @@ def _zip(path: Path, name: str, text: str) -> None:
 def _demo(d, w, input=None, out=None, ckpt=None):
     return [REPO / E2E, ckpt or d.checkpoint(), '--input',
             input or d.frames, '--out', out or w / 'out' / 'demo.mp4']
+
+
+def _export(d, w, *extra, config=None, ckpt=None, out=None):
+    """export_onnx.py's command line (the e2e config, no checkpoint)."""
+    return [config or REPO / E2E] + ([ckpt] if ckpt else []) + [
+        '--out', out or w / 'out' / 'm.onnx', '--shape', '32', '64'] + \
+        list(extra)
+
+
+def _quickstart(d, w, *extra, config=None, data_root=None, work_dir=None,
+                sizes=True):
+    """quickstart.py's command line: a tiny run, data and work dir in
+    w/out (a case that fails before the data is made leaves it empty);
+    ``sizes=False``: the config's data sizes."""
+    small = ['--videos', '3', '--frames', '2', '--size', '32', '64'] \
+        if sizes else []
+    return ['--config', config or REPO / QUICK, '--data-root',
+            data_root or w / 'out' / 'data', '--work-dir',
+            work_dir or w / 'out' / 'work', '--iters', '1', '--no-gif'] + \
+        small + list(extra)
+
+
+def _config_file(text):
+    """setup: w/in/cfg.py holding ``text`` (may name the quickstart config
+    as {QUICK})."""
+    def setup(d, w):
+        path = w / 'in' / 'cfg.py'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.format(QUICK=REPO / QUICK))
+    return setup
+
+
+def _bench_train(d, w, *extra, config=None):
+    """benchmark_train.py's command line (small, quick settings)."""
+    return [config or REPO / QUICK, '--data-size', '64', '128',
+            '--data-frames', '3', '--workers', '0', '--iters', '1',
+            '--warmup', '0', '--threads', '1', '--no-progress'] + list(extra)
+
+
+def _bench_ort(d, w, onnx, *extra, config=None):
+    """benchmark.py --backend onnxruntime with an exported file."""
+    return [config or REPO / E2E, '--backend', 'onnxruntime', '--onnx', onnx,
+            '--shape', '32', '64', '--frames', '1', '--warmup', '0'] + \
+        list(extra)
 
 
 def _duplicate_segment(data):
@@ -895,7 +995,7 @@ CASES = [
          _words('notes.txt:1', 'not a JSON line')),
     Case('logs-out-is-log', LOGS,
          lambda d, w: ['plot_curve', d.log, '--out', d.log],
-         _words('--out', 'must end with')),
+         _words('--out', 'is the input file')),
     Case('logs-out-replaces-log', LOGS,
          lambda d, w: ['plot_curve', w / 'in' / 'log.png', '--out',
                        w / 'in' / 'log.png'],
@@ -915,6 +1015,9 @@ CASES = [
     Case('eval-vps-out-is-gt-png', EVAL_VPS,
          lambda d, w: _kitti_eval(d, w, out=d.kitti / 'video_sequence' /
                                   'val' / '000002_000000_panoptic.png'),
+         _words('--out', 'inside the input folder')),
+    Case('eval-vps-out-suffix', EVAL_VPS,
+         lambda d, w: _kitti_eval(d, w, out=w / 'out' / 'm.png'),
          _words('--out', 'must end with .json')),
     Case('eval-vps-out-in-gt-root', EVAL_VPS,
          lambda d, w: _kitti_eval(d, w, out=d.kitti / 'm.json'),
@@ -1066,10 +1169,13 @@ CASES = [
          lambda d, w: [REPO / E2E, d.text, '--format-only'],
          _words('--format-only needs --submission-dir')),
     Case('test-submission-dir-is-file', TEST,
-         lambda d, w: [REPO / E2E, d.text, '--submission-dir', d.text],
+         lambda d, w: [REPO / E2E, d.text, '--submission-dir', d.log],
          _words('--submission-dir', 'is a file, expected a folder')),
     Case('test-show-dir-is-config', TEST,
          lambda d, w: [REPO / E2E, d.text, '--show-dir', REPO / E2E],
+         _words('--show-dir', 'is the input file')),
+    Case('test-show-dir-is-file', TEST,
+         lambda d, w: [REPO / E2E, d.text, '--show-dir', d.log],
          _words('--show-dir', 'is a file, expected a folder')),
     Case('test-show-without-display', TEST,
          lambda d, w: [REPO / E2E, d.checkpoint(), '--show', '--work-dir',
@@ -1127,6 +1233,89 @@ CASES = [
     Case('demo-mismatched-checkpoint', DEMO,
          lambda d, w: _demo(d, w, ckpt=d.checkpoint('mismatched')),
          _words('mismatched.pth', 'does not fit the model', 'neck.0.')),
+    Case('demo-device-unknown', DEMO,
+         lambda d, w: _demo(d, w) + ['--device', 'gpu'],
+         _words('--device', "'gpu'"), rc=2),
+    Case('demo-onnx-truncated', DEMO,
+         lambda d, w: _demo(d, w, ckpt=d.onnx('truncated')),
+         _words('truncated.onnx', 'not a loadable ONNX model'),
+         marks=(ONNX,)),
+    Case('demo-onnx-garbage', DEMO,
+         lambda d, w: _demo(d, w, ckpt=d.onnx('garbage')),
+         _words('garbage.onnx', 'not a loadable ONNX model'),
+         marks=(ONNX,)),
+    Case('demo-onnx-other-config', DEMO,
+         lambda d, w: [REPO / TINY] + _demo(d, w, ckpt=d.onnx())[1:],
+         _words('good.onnx', 'exported from another model',
+                'frozen_stages'), marks=(ONNX,)),
+    Case('demo-out-is-onnx', DEMO,
+         lambda d, w: _demo(d, w, ckpt=d.onnx(), out=d.onnx()),
+         _words('--out', 'good.onnx', 'is the input file'), marks=(ONNX,)),
+    Case('demo-out-in-input-folder-onnx', DEMO,
+         lambda d, w: _demo(d, w, ckpt=d.onnx(),
+                            out=d.frames / 'demo.mp4'),
+         _words('--out', 'inside the input folder'), marks=(ONNX,)),
+    # ----------------------------------------------------------- export_onnx
+    Case('export-config-missing', EXPORT,
+         lambda d, w: _export(d, w, config=w / 'nope.py'),
+         _words('config', 'nope.py', 'no such file')),
+    Case('export-config-syntax', EXPORT,
+         lambda d, w: _export(d, w, config=d.config('syntax')),
+         _words('syntax.py', 'cannot load config', 'SyntaxError'),
+         marks=(ONNX,)),
+    Case('export-config-unknown-type', EXPORT,
+         lambda d, w: _export(d, w, config=d.config('unknown-type')),
+         _words('unknown-type.py', 'Nope is not in the', 'registry'),
+         marks=(ONNX,)),
+    Case('export-config-not-video', EXPORT,
+         lambda d, w: _export(
+             d, w, config=REPO / 'configs' / 'knet' /
+             'knet_s3_r50_fpn_1x_coco-panoptic.py'),
+         _words('coco-panoptic.py', 'cannot be exported'), marks=(ONNX,)),
+    Case('export-checkpoint-missing', EXPORT,
+         lambda d, w: _export(d, w, ckpt=w / 'nope.pth'),
+         _words('checkpoint', 'nope.pth', 'no such file')),
+    Case('export-checkpoint-garbage', EXPORT,
+         lambda d, w: _export(d, w, ckpt=d.checkpoint('garbage')),
+         _words('garbage.pth', 'cannot be read as a checkpoint'),
+         marks=(ONNX,)),
+    Case('export-checkpoint-mismatched', EXPORT,
+         lambda d, w: _export(d, w, ckpt=d.checkpoint('mismatched')),
+         _words('mismatched.pth', 'does not fit the model', 'neck.0.'),
+         marks=(ONNX,)),
+    Case('export-out-is-config', EXPORT,
+         lambda d, w: _export(d, w, out=REPO / E2E),
+         _words('--out', 'is the input file')),
+    Case('export-out-is-checkpoint', EXPORT,
+         lambda d, w: _export(d, w, ckpt=w / 'in' / 'model.onnx',
+                              out=w / 'in' / 'model.onnx'),
+         _words('--out', 'model.onnx', 'is the input file'),
+         setup=lambda d, w: (w / 'in').mkdir() or shutil.copyfile(
+             d.checkpoint(), w / 'in' / 'model.onnx')),
+    Case('export-out-suffix', EXPORT,
+         lambda d, w: _export(d, w, out=w / 'out' / 'm.pth'),
+         _words('--out', 'must end with .onnx')),
+    Case('export-out-is-folder', EXPORT,
+         lambda d, w: _export(d, w, out=d.root),
+         _words('--out', 'is a folder, expected a file name')),
+    Case('export-out-unwritable', EXPORT,
+         lambda d, w: _export(d, w, out=UNWRITABLE + '/m.onnx'),
+         _words('--out', 'cannot write')),
+    Case('export-shape-zero', EXPORT,
+         lambda d, w: _export(d, w)[:-3] + ['--shape', '0', '64'],
+         _words('--shape', 'got 0'), rc=2),
+    Case('export-frames-zero', EXPORT,
+         lambda d, w: _export(d, w, '--frames', '0'),
+         _words('--frames', 'got 0'), rc=2),
+    Case('export-opset-too-old', EXPORT,
+         lambda d, w: _export(d, w, '--opset', '3'),
+         _words('--opset', 'got 3'), rc=2),
+    Case('export-opset-too-new', EXPORT,
+         lambda d, w: _export(d, w, '--opset', '999'),
+         _words('--opset', 'newest opset', 'got 999'), rc=2, marks=(ONNX,)),
+    Case('export-cfg-options-malformed', EXPORT,
+         lambda d, w: _export(d, w, '--cfg-options', 'model'),
+         _words('--cfg-options', 'KEY=VALUE'), rc=2),
     # ------------------------------------------------------------- converter
     Case('convert-src-missing', CONVERT,
          lambda d, w: [w / 'nope.pth', w / 'out' / 'c.pth'],
@@ -1176,6 +1365,194 @@ CASES = [
     Case('benchmark-cuda-unavailable', BENCH,
          lambda d, w: [REPO / E2E, '--device', 'cuda'],
          _words('--device cuda', 'CUDA'), marks=(NO_CUDA,)),
+    Case('benchmark-device-unknown', BENCH,
+         lambda d, w: [REPO / E2E, '--device', 'cuda:x'],
+         _words('--device', "'cuda:x'"), rc=2),
+    Case('benchmark-out-is-config', BENCH,
+         lambda d, w: [REPO / E2E, '--out', REPO / E2E],
+         _words('--out', 'is the input file')),
+    Case('benchmark-onnx-without-backend', BENCH,
+         lambda d, w: [REPO / E2E, '--onnx', d.onnx('garbage')],
+         _words('--onnx needs --backend onnxruntime'), rc=2),
+    Case('benchmark-ort-with-amp', BENCH,
+         lambda d, w: [REPO / E2E, '--backend', 'onnxruntime', '--amp'],
+         _words('--backend onnxruntime', '--amp'), rc=2),
+    Case('benchmark-onnx-missing', BENCH,
+         lambda d, w: _bench_ort(d, w, w / 'nope.onnx'),
+         _words('--onnx', 'nope.onnx', 'no such file')),
+    Case('benchmark-onnx-truncated', BENCH,
+         lambda d, w: _bench_ort(d, w, d.onnx('truncated')),
+         _words('truncated.onnx', 'not a loadable ONNX model'),
+         marks=(ONNX,)),
+    Case('benchmark-onnx-other-weights', BENCH,
+         lambda d, w: _bench_ort(d, w, d.onnx()),
+         _words('--onnx', 'good.onnx', 'holds other weights'),
+         marks=(ONNX,)),
+    Case('benchmark-onnx-other-config', BENCH,
+         lambda d, w: _bench_ort(d, w, d.onnx(), '--checkpoint',
+                                 d.checkpoint(), config=REPO / TINY),
+         _words('good.onnx', 'exported from another model'),
+         marks=(ONNX,)),
+    # ------------------------------------------------------------ quickstart
+    # every case fails before the data is made and training starts
+    Case('quickstart-config-missing', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'nope.py'),
+         _words('--config', 'nope.py', 'no such file')),
+    Case('quickstart-config-syntax', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=d.config('syntax')),
+         _words('syntax.py', 'cannot load config', 'SyntaxError')),
+    Case('quickstart-data-key-misspelt', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py'),
+         _words('cfg.py', 'synthetic_data.thing_outlines'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(thing_outlines=1)\n")),
+    Case('quickstart-data-videos-two', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.videos', 'got 2'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(videos=2)\n")),
+    Case('quickstart-data-float-frames', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.frames', "'2.5' is not an integer"),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(frames=2.5)\n")),
+    Case('quickstart-data-stuff-thing', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.stuff_classes', '11 is a thing'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(stuff_classes=[0, 11])\n")),
+    Case('quickstart-data-size-scalar', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.size', 'expected a list [H, W]'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(size=64)\n")),
+    Case('quickstart-epoch-loop', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py'),
+         _words('cfg.py', 'IterBasedTrainLoop'),
+         setup=_config_file(
+             "_base_ = ['{QUICK}']\n"
+             "train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', "
+             "max_epochs=1)\n")),
+    Case('quickstart-model-unregistered', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py'),
+         _words("'Nope'", 'not registered'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "model = dict(_delete_=True, type='Nope')\n")),
+    Case('quickstart-iters-zero', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--iters', '0'),
+         _words('--iters', 'got 0'), rc=2),
+    Case('quickstart-videos-two', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--videos', '2'),
+         _words('--videos', 'in [3, 21]', 'got 2'), rc=2),
+    Case('quickstart-videos-22', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--videos', '22'),
+         _words('--videos', 'got 22'), rc=2),
+    Case('quickstart-frames-one', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--frames', '1'),
+         _words('--frames', 'got 1'), rc=2),
+    Case('quickstart-size-tiny', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--size', '8', '64'),
+         _words('--size', 'got 8'), rc=2),
+    Case('quickstart-seed-negative', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--seed', '-1'),
+         _words('--seed', 'got -1'), rc=2),
+    Case('quickstart-threads-zero', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--threads', '0'),
+         _words('--threads', 'got 0'), rc=2),
+    Case('quickstart-fps-zero', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--fps', '0'),
+         _words('--fps', 'got 0'), rc=2),
+    Case('quickstart-stuff-is-thing', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--stuff-classes', '0', '13'),
+         _words('--stuff-classes', '13 is a thing class'), rc=2),
+    Case('quickstart-stuff-twice', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--stuff-classes', '0', '1', '0'),
+         _words('--stuff-classes', '0 is given twice'), rc=2),
+    Case('quickstart-stuff-out-of-range', QUICKSTART,
+         lambda d, w: _quickstart(d, w, '--stuff-classes', '19'),
+         _words('--stuff-classes', 'got 19'), rc=2),
+    Case('quickstart-work-dir-in-data-root', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=w / 'out' / 'data' / 'w'),
+         _words('--work-dir', 'lies inside --data-root')),
+    Case('quickstart-work-dir-is-data-root', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=w / 'out' / 'data'),
+         _words('--work-dir', 'is --data-root')),
+    Case('quickstart-work-dir-is-file', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=d.text),
+         _words('--work-dir', 'is a file, expected a folder')),
+    Case('quickstart-work-dir-is-config', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=REPO / QUICK),
+         _words('--work-dir', 'is the input file')),
+    Case('quickstart-work-dir-unwritable', QUICKSTART,
+         lambda d, w: _quickstart(d, w, work_dir=UNWRITABLE),
+         _words('--work-dir', 'cannot write')),
+    Case('quickstart-data-root-is-file', QUICKSTART,
+         lambda d, w: _quickstart(d, w, data_root=d.text),
+         _words('--data-root', 'is a file, expected a folder')),
+    Case('quickstart-data-root-foreign', QUICKSTART,
+         lambda d, w: _quickstart(d, w, data_root=w / 'in' / 'mine'),
+         _words('mine', 'not made by the quickstart'),
+         setup=lambda d, w: write_json(w / 'in' / 'mine' / 'a.json', {})),
+    # ------------------------------------------------------- benchmark_train
+    Case('bench-train-config-missing', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, config=w / 'nope.py'),
+         _words('config', 'nope.py', 'no such file')),
+    Case('bench-train-config-syntax', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, config=d.config('syntax')),
+         _words('syntax.py', 'cannot load config', 'SyntaxError')),
+    Case('bench-train-no-synthetic-data', BENCH_TRAIN,
+         lambda d, w: _bench_train(
+             d, w, config=REPO / 'configs' / 'video_knet_vis' /
+             'video_knet_vis_r50_1x_youtube-vis-2019.py'),
+         _words('youtube-vis-2019.py', 'no synthetic training data')),
+    Case('bench-train-iters-zero', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--iters', '0'),
+         _words('--iters', 'got 0'), rc=2),
+    Case('bench-train-warmup-negative', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--warmup', '-1'),
+         _words('--warmup', 'got -1'), rc=2),
+    Case('bench-train-data-frames-two', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--data-frames', '2'),
+         _words('--data-frames', 'got 2'), rc=2),
+    Case('bench-train-data-size-zero', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--data-size', '0', '128'),
+         _words('--data-size', 'got 0'), rc=2),
+    Case('bench-train-threads-zero', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--threads', '0'),
+         _words('--threads', 'got 0'), rc=2),
+    Case('bench-train-workers-word', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--workers', 'two'),
+         _words('--workers', "'two' is not an integer"), rc=2),
+    Case('bench-train-device-unknown', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--device', 'gpu'),
+         _words('--device', "'gpu'"), rc=2),
+    Case('bench-train-cuda-unavailable', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--device', 'cuda'),
+         _words('--device cuda', 'CUDA is not available'),
+         marks=(NO_CUDA,)),
+    Case('bench-train-thread-clock-on-cuda', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--device', 'cuda', '--clock',
+                                   'thread'),
+         _words('--clock thread', '--device cpu'), rc=2),
+    Case('bench-train-cfg-options-malformed', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--cfg-options', 'model'),
+         _words('--cfg-options', 'KEY=VALUE'), rc=2),
+    Case('bench-train-out-is-config', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--out', REPO / QUICK),
+         _words('--out', 'is the input file')),
+    Case('bench-train-out-suffix', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--out', w / 'out' / 'r.txt'),
+         _words('--out', 'must end with .json')),
+    Case('bench-train-out-is-folder', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--out', d.root),
+         _words('--out', 'is a folder, expected a file name')),
+    Case('bench-train-out-unwritable', BENCH_TRAIN,
+         lambda d, w: _bench_train(d, w, '--out', UNWRITABLE + '/r.json'),
+         _words('--out', 'cannot write')),
     Case('benchmark-eval-workers-zero',
          'tools/analysis_tools/benchmark_eval.py',
          lambda d, w: ['--workers', '0'], _words('--workers', 'got 0'),
@@ -1280,12 +1657,82 @@ def test_interrupted_converter(tool, argv, n, data, tmp_path):
         assert Path(path).read_bytes() == (full / rel).read_bytes(), rel
 
 
+@ONNX
+def test_interrupted_export(data, tmp_path):
+    """Ctrl-C while the exported and checked file waits to be renamed onto
+    --out: exit 130, one line, no temporary file and no output."""
+    before = tree_state(data.root)
+    proc = run_subprocess([REPO / 'tests' / 'tools' / '_interrupt.py', 1,
+                           REPO / EXPORT] +
+                          _export(data, tmp_path, ckpt=data.checkpoint()))
+    assert proc.returncode == 130, proc.stderr
+    # the interrupt came after the check, at the rename into place
+    assert 'comparing ONNX Runtime with PyTorch' in proc.stdout
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('error')]
+    assert len(lines) == 1 and 'interrupted' in lines[0], proc.stderr
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    assert temporaries(data.root, tmp_path) == []
+    assert files_under(tmp_path) == []
+    assert tree_state(data.root) == before
+
+
+def test_interrupted_quickstart_leaves_no_data(data, tmp_path):
+    """Ctrl-C while the quickstart makes its data (a frame of the raw
+    tree waits to be renamed into place): exit 130, one line, no data root,
+    no temporary folder, no work dir."""
+    proc = run_subprocess([REPO / 'tests' / 'tools' / '_interrupt.py', 3,
+                           REPO / QUICKSTART] + _quickstart(data, tmp_path))
+    assert proc.returncode == 130, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('error')]
+    assert len(lines) == 1 and 'interrupted' in lines[0], proc.stderr
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    assert temporaries(tmp_path) == []
+    assert files_under(tmp_path) == []
+
+
+def test_ctrl_c_during_the_demo_video(data, tmp_path):
+    """A real Ctrl-C (SIGINT to the demo's process group, ffmpeg included)
+    while the MP4 is being encoded: exit 130, one line, neither the video
+    nor its temporary file left."""
+    import signal
+    import time
+    frames = tmp_path / 'in' / 'frames'
+    frames.mkdir(parents=True)
+    first = read_image(next(iter(sorted(data.frames.iterdir()))))
+    for t in range(300):  # long enough to be interrupted mid-way
+        save_image(frames / f'{t:06d}.png', np.roll(first, t, axis=1))
+    out = tmp_path / 'out'
+    out.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, REPO / DEMO] + [str(a) for a in _demo(
+            data, tmp_path, input=frames, out=out / 'demo.mp4')],
+        cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while not any(is_temporary(n) for n in os.listdir(out)):
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.time() < deadline, 'the demo wrote no video'
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.startswith('error')]
+    assert len(lines) == 1 and 'interrupted' in lines[0], err
+    assert 'Traceback' not in err, err
+    assert os.listdir(out) == []
+
+
 # --------------------------------------------------------------------------
 # what works: help everywhere, absolute paths on success, odd file names
 # --------------------------------------------------------------------------
 HELP_TOOLS = [KITTI_PREP, YTVIS2COCO, VIPSEG_PREP, CITY_PREP, REFER2COCO,
               EVAL_REFER, EVAL_VPS, EVAL_VIS, CHECK, SYNTH, LOGS, TRAIN, TEST,
-              BROWSE, BENCH, VIS_MEM, CONVERT, DEMO,
+              BROWSE, BENCH, VIS_MEM, CONVERT, DEMO, EXPORT, BENCH_TRAIN,
+              QUICKSTART,
               'tools/analysis_tools/benchmark_eval.py']
 
 
@@ -1313,6 +1760,16 @@ def test_success_prints_absolute_paths_and_non_ascii(data, tmp_path, capsys,
     out = capsys.readouterr().out
     for split in ('train', 'valid'):
         assert f'wrote {tmp_path}/ann/youtube_vis_2019_{split}.json' in out
+
+
+@ONNX
+def test_export_prints_the_absolute_path(data):
+    """export_onnx.py with a relative --out names the file it wrote with its
+    absolute path (the runner's line), and its size and graph."""
+    path = data.onnx()
+    assert f'wrote {path}\n' in data.export_stdout
+    assert f'exported {path}: ' in data.export_stdout
+    assert 'checked against PyTorch at 32x64' in data.export_stdout
 
 
 def test_browse_without_display_writes_files(data, tmp_path):
@@ -1363,3 +1820,50 @@ def test_launcher_bad_arguments(args, env, rc, words):
     line = error_line(proc.returncode, proc.stderr, rc)
     for word in words:
         assert word in line, (word, line)
+
+
+GPU_BENCH = 'tools/analysis_tools/gpu_benchmarks.sh'
+GPU_BENCH_CASES = [
+    # (id, arguments, environment, exit status, words of the error line)
+    ('argument', ['x'], {}, 2, ['takes no arguments', "'x'"]),
+    ('iters-zero', [], {'ITERS': '0'}, 2, ['ITERS', "'0'"]),
+    ('warmup-word', [], {'WARMUP': 'three'}, 2, ['WARMUP', "'three'"]),
+    ('frames-huge', [], {'FRAMES': '1' * 30}, 2, ['FRAMES']),
+    ('timeout-negative', [], {'STEP_TIMEOUT': '-5'}, 2, ['STEP_TIMEOUT']),
+    ('workers-negative', [], {'WORKERS': '-1'}, 2, ['WORKERS', "'-1'"]),
+    ('device-unknown', [], {'DEVICE': 'tpu'}, 2, ['DEVICE', "'tpu'"]),
+    ('python-missing', [], {'PYTHON': '/nonexistent/python'}, 1,
+     ['PYTHON', '/nonexistent/python']),
+    ('out-is-file', [], {'OUT': 'notes.txt'}, 1,
+     ['OUT', 'notes.txt', 'is a file']),
+    ('out-unwritable', [], {'OUT': UNWRITABLE}, 1,
+     ['OUT', UNWRITABLE, 'cannot create']),
+    ('only-matches-nothing', [], {'ONLY': 'nothing-like-this',
+                                  'DEVICE': 'cpu'}, 2,
+     ['ONLY', 'nothing-like-this', 'matches no step']),
+]
+NO_CUDA_TORCH = pytest.mark.skipif(
+    importlib.util.find_spec('torch') is None or
+    __import__('torch').cuda.is_available(),
+    reason='needs torch without a CUDA device')
+
+
+@pytest.mark.parametrize('args, env, rc, words', [
+    pytest.param(a, e, r, wd, id=i) for i, a, e, r, wd in GPU_BENCH_CASES] + [
+    pytest.param([], {'DEVICE': 'cuda'}, 1, ['DEVICE cuda', 'no CUDA device'],
+                 id='no-cuda', marks=NO_CUDA_TORCH)])
+def test_gpu_benchmarks_bad_settings(args, env, rc, words, tmp_path):
+    """tools/analysis_tools/gpu_benchmarks.sh checks its settings before any
+    step runs: one error line, nothing run, nothing written in OUT."""
+    (tmp_path / 'notes.txt').write_text('a file\n')
+    full = dict(OUT=str(tmp_path / 'out'), PYTHON=sys.executable)
+    full.update(env)
+    proc = subprocess.run(['bash', REPO / GPU_BENCH] + args, cwd=tmp_path,
+                          env=subprocess_env(full), capture_output=True,
+                          text=True, timeout=120)
+    line = error_line(proc.returncode, proc.stderr, rc)
+    for word in words:
+        assert word in line, (word, line)
+    assert '[gpu_benchmarks' not in proc.stdout  # no step started
+    assert files_under(tmp_path / 'out') == []
+

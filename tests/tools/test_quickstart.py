@@ -13,7 +13,7 @@ def test_missing_piece_is_one_clear_line(tmp_path):
     err = one_line_error(run_tool(
         TOOL, '--config', tmp_path / 'nope.py', '--data-root',
         tmp_path / 'data', '--work-dir', tmp_path / 'work'))
-    assert 'quickstart needs' in err and 'nope.py' in err
+    assert 'config' in err and 'nope.py' in err and 'no such file' in err
     assert not (tmp_path / 'data').exists()
 
 

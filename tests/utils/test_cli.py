@@ -4,7 +4,8 @@ import signal
 
 import pytest
 
-from knet.formats.io import DataError, atomic_output, dump_json, is_temporary
+from knet.formats.io import (DataError, atomic_output, dump_json, is_temporary,
+                             temporary_dir)
 from knet.utils.cli import (EXIT_UNEXPECTED, ArgumentParser, UserError,
                             float_range, int_range, run_cli, written_summary)
 
@@ -96,7 +97,10 @@ def test_path_roles(tmp_path, capsys):
         (['--src', str(tmp_path / 'no')], 'no such folder'),
         (['--src', str(cfg)], 'is a file, expected a folder'),
         (['--cfg', str(src)], 'is a folder, expected a file'),
-        (['--cfg', str(cfg), '--out', str(cfg)], 'must end with .json'),
+        # an input named as output is refused as such, whatever its suffix
+        (['--cfg', str(cfg), '--out', str(cfg)], 'is the input file'),
+        (['--cfg', str(cfg), '--out', str(tmp_path / 'm.txt')],
+         'must end with .json'),
         (['--src', str(src), '--out', str(src / 'm.json')],
          'lies inside the input folder'),
         (['--src', str(src), '--dst', str(src)], 'is the input folder'),
@@ -175,6 +179,20 @@ def test_success_prints_absolute_paths(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert out == [f'wrote 12 files under {tmp_path}/res',
                    f'wrote {tmp_path}/alone.json']
+
+
+def test_success_does_not_list_removed_scratch_files(tmp_path, capsys):
+    """Files a run writes and deletes again (synthetic scratch data of a
+    benchmark) are not reported as written."""
+    def main(argv):
+        with temporary_dir(tmp_path) as scratch:
+            for i in range(3):
+                dump_json(i, scratch / f'{i}.json')
+        dump_json({}, tmp_path / 'result.json')
+
+    assert run_cli(main, []) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f'wrote {tmp_path}/result.json']
 
 
 def test_written_summary_lists_few_files(tmp_path):

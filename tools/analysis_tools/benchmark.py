@@ -49,11 +49,11 @@ build and passes.
 the model's fps from a normal run).
 """
 import argparse
+import contextlib
 import gc
 import os
 import os.path as osp
 import resource
-import shutil
 import statistics
 import sys
 import tempfile
@@ -66,9 +66,10 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 
-from knet.formats.io import dump_json  # noqa: E402
+from knet.formats.io import dump_json, temporary_dir  # noqa: E402
 from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
-                            add_cfg_options, int_range, run_cli)
+                            add_cfg_options, check_device, device_name,
+                            int_range, run_cli)
 
 
 def _sync(device: torch.device) -> None:
@@ -487,26 +488,28 @@ def run_backend_comparison(config: str,
     div = int(getattr(model.data_preprocessor, 'pad_size_divisor', 1) or 1)
     padded = (-(-h // div) * div, -(-w // div) * div)
     export_s = None
-    tmp_dir = None
+    given = onnx_file
     options = ort_options or OrtOptions()
     options.threads = options.threads or torch.get_num_threads()
     if onnx_file is not None:
         stored = OrtNetwork(onnx_file, options).metadata.get('weights')
         if stored != weights_digest(model):
-            raise ValueError(f'{onnx_file}: holds other weights than the '
-                             'benchmarked model (export it from the same '
-                             'config, checkpoint and --seed)')
-    else:
-        tmp_dir = tempfile.mkdtemp(prefix='knet_onnx_')
-        onnx_file = os.path.join(tmp_dir, 'model.onnx')
-        export_s = export_onnx(
-            model, onnx_file, padded, dynamic_shape=dynamic_shape,
-            model_cfg=cfg.model, check=False).export_s
-    # each backend's memory from its own build on: the exporter's model
-    # goes first, the eager model is built again (same seed / checkpoint)
-    del model
-    gc.collect()
-    try:
+            raise UserError(f'--onnx {onnx_file}: holds other weights than '
+                            'the benchmarked model (export it from the same '
+                            'config, checkpoint and --seed)')
+    # the export goes to a scratch folder, removed whatever happens
+    with contextlib.ExitStack() as scratch:
+        if onnx_file is None:
+            folder = scratch.enter_context(
+                temporary_dir(tempfile.gettempdir()))
+            onnx_file = os.path.join(folder, 'model.onnx')
+            export_s = export_onnx(
+                model, onnx_file, padded, dynamic_shape=dynamic_shape,
+                model_cfg=cfg.model, check=False).export_s
+        # each backend's memory from its own build on: the exporter's model
+        # goes first, the eager model is built again (same seed / checkpoint)
+        del model
+        gc.collect()
         base = _reset_peak_rss()
         model, _ = _build_model(config, checkpoint, seed, cfg_options)
         eager = _time_model(model.eval(), dev, shape, frames, repeat, warmup,
@@ -520,14 +523,11 @@ def run_backend_comparison(config: str,
         ort = _time_model(ort_model, dev, shape, frames, repeat, warmup,
                           seed)
         ort['rss_base_mb'] = base
-    finally:
-        if tmp_dir is not None:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
     med_e, med_o = eager['median_ms'], ort['median_ms']
     return dict(
         config=config,
         checkpoint=checkpoint,
-        onnx_file=None if tmp_dir else onnx_file,
+        onnx_file=given,
         shape=[h, w],
         frames=frames,
         repeat=repeat,
@@ -612,7 +612,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help='frame size (default: 384 1248)')
     parser.add_argument('--frames', type=int_range(1), default=5,
                         help='frames of the synthetic sequence')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda[:i]')
+    parser.add_argument('--device', type=device_name, default='cpu',
+                        help='cpu, cuda or cuda:<index> (default: cpu)')
     parser.add_argument('--repeat', type=int_range(1), default=1,
                         help='timed passes over the sequence')
     parser.add_argument('--warmup', type=int_range(0), default=1,
@@ -659,12 +660,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     add_cfg_options(parser, 'model.roi_head.test_cfg.merge_resolution=mask')
     args = parser.parse_args(argv)
 
-    if args.device.startswith('cuda') and not torch.cuda.is_available():
-        raise UserError(f'--device {args.device}: CUDA is not available')
     if args.backend == 'onnxruntime' and (args.data or args.flops or args.amp
                                           or args.device != 'cpu'):
-        raise UserError('--backend onnxruntime times the model on the CPU '
-                        '(no --data, --flops, --amp or --device)')
+        parser.error('--backend onnxruntime times the model on the CPU '
+                     '(no --data, --flops, --amp or --device)')
+    ort_only = [option for option, value in (
+        ('--onnx', args.onnx is not None),
+        ('--dynamic-shape', args.dynamic_shape),
+        ('--ort-opt-level', args.ort_opt_level != 'all'),
+        ('--no-ort-spinning', not args.ort_spinning),
+        ('--no-ort-mem-pattern', not args.ort_mem_pattern)) if value]
+    if ort_only and args.backend != 'onnxruntime':
+        parser.error(f'{ort_only[0]} needs --backend onnxruntime')
+    check_device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:

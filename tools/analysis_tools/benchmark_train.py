@@ -59,12 +59,9 @@ precision as ``tools/train.py --amp`` does (:mod:`knet.engine.amp`).
 import argparse
 import contextlib
 import importlib.util
-import json
 import math
-import os
 import os.path as osp
 import resource
-import shutil
 import statistics
 import sys
 import tempfile
@@ -77,9 +74,11 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
 
-from knet.utils.cli import UserError, run_cli  # noqa: E402
+from knet.formats.io import dump_json, temporary_dir  # noqa: E402
+from knet.utils.cli import (ArgumentParser, UserError,  # noqa: E402
+                            add_cfg_options, check_device, device_name,
+                            int_range, run_cli)
 
 #: phases of an iteration, in order
 PHASES = ('data', 'preprocess', 'forward', 'targets', 'assign', 'losses',
@@ -392,9 +391,12 @@ def run_train_benchmark(config: str,
     sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' \
         else None
 
-    tmp = tempfile.mkdtemp(prefix='knet_bench_train_')
     bar = None
-    try:
+    # the synthetic data: a scratch folder removed whatever happens (the
+    # runner's clean-up covers an interruption too)
+    with contextlib.ExitStack() as stack:
+        tmp = str(stack.enter_context(temporary_dir(tempfile.gettempdir())))
+        stack.callback(lambda: bar.close() if bar is not None else None)
         root = maker(tmp, size, data_frames, seed)
         _set_data_root(loader_cfg, root.rstrip('/') + '/')
         loader_cfg.sampler = dict(type='InfiniteTrackImgSampler', seed=seed) \
@@ -510,10 +512,6 @@ def run_train_benchmark(config: str,
             result['peak_memory_mb'] = _peak_rss_mb()
             result['peak_memory_kind'] = 'process_peak_rss'
         return result
-    finally:
-        if bar is not None:
-            bar.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _profile_busy(model, optim_wrapper, batches, n: int, dev, bar,
@@ -609,31 +607,36 @@ def _print(result: dict) -> None:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         description='Seconds per training iteration of a config on '
         'synthetic data, split into data wait, preprocessing, forward, '
         'targets, assignment, losses, backward and optimizer step; '
         'samples/s, peak memory and (CUDA) the GPU-busy fraction.')
-    parser.add_argument('config', help='training config file')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda[:i]')
+    parser.add_argument('config', path='in-file',
+                        help='training config file')
+    parser.add_argument('--device', type=device_name, default='cpu',
+                        help='cpu, cuda or cuda:<index> (default: cpu)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (bfloat16 where supported, '
                         'else float16 with loss scaling)')
-    parser.add_argument('--iters', type=int, default=20,
+    parser.add_argument('--iters', type=int_range(1, 100000), default=20,
                         help='timed iterations (default: 20)')
-    parser.add_argument('--warmup', type=int, default=3,
+    parser.add_argument('--warmup', type=int_range(0, 100000), default=3,
                         help='untimed iterations first (default: 3)')
-    parser.add_argument('--profile-iters', type=int, default=5,
+    parser.add_argument('--profile-iters', type=int_range(0, 1000),
+                        default=5,
                         help='CUDA: profiled iterations for the GPU-busy '
                         'fraction (0: skip; default: 5)')
-    parser.add_argument('--workers', type=int,
+    parser.add_argument('--workers', type=int_range(0, 256),
                         help="dataloader workers (default: the config's)")
-    parser.add_argument('--data-size', type=int, nargs=2, metavar=('H', 'W'),
+    parser.add_argument('--data-size', type=int_range(1, 16384), nargs=2,
+                        metavar=('H', 'W'),
                         help="synthetic frame size (default: the config's "
                         'crop_size)')
-    parser.add_argument('--data-frames', type=int, default=6,
-                        help='frames per synthetic video (default: 6)')
-    parser.add_argument('--threads', type=int,
+    parser.add_argument('--data-frames', type=int_range(3, 1000), default=6,
+                        help='frames per synthetic video, at least 3 (key '
+                        '+ reference frames; default: 6)')
+    parser.add_argument('--threads', type=int_range(1, 1024),
                         help="torch intra-op threads (default: torch's)")
     parser.add_argument('--clock', choices=('wall', 'thread'),
                         default='wall',
@@ -641,46 +644,25 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'main thread (CPU, with --threads 1: the work of the '
                         'step, robust on a shared machine; data wait then '
                         "reads ~0); default 'wall'")
-    parser.add_argument('--seed', type=int, default=0,
+    parser.add_argument('--seed', type=int_range(0, 2**32 - 1), default=0,
                         help='seed of the data, weights and sampling')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')
-    parser.add_argument('--out', help='write the result as JSON here')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, e.g. train_dataloader.batch_size=2')
-    return parser.parse_args(argv)
+    parser.add_argument('--out', path='out-file', suffixes=('.json',),
+                        help='write the result as JSON here')
+    add_cfg_options(parser, 'train_dataloader.batch_size=2')
+    args = parser.parse_args(argv)
+    if args.clock == 'thread' and args.device != 'cpu':
+        parser.error('--clock thread measures CPU work; use it with '
+                     '--device cpu')
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise UserError(f'{args.config}: config file not found')
-    if args.iters <= 0 or args.warmup < 0 or args.profile_iters < 0:
-        raise UserError('--iters must be positive, --warmup and '
-                        '--profile-iters not negative')
-    if args.data_size and min(args.data_size) <= 0:
-        raise UserError('--data-size must be positive')
-    if args.data_frames < 3:
-        raise UserError('--data-frames must be at least 3 (key + '
-                        'reference frames)')
-    try:
-        dev = torch.device(args.device)
-    except RuntimeError as e:
-        raise UserError(f'--device {args.device}: {e}') from e
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise UserError('--device cuda requested but CUDA is not available')
-    if dev.type not in ('cpu', 'cuda'):
-        raise UserError(f'--device {args.device}: only cpu and cuda')
-    if args.clock == 'thread' and dev.type != 'cpu':
-        raise UserError('--clock thread measures CPU work; use it with '
-                        '--device cpu')
+    check_device(args.device)
     if args.threads is not None:
-        if args.threads <= 0:
-            raise UserError('--threads must be positive')
         torch.set_num_threads(args.threads)
-    if args.out and osp.abspath(args.out) == osp.abspath(args.config):
-        raise UserError(f'{args.out}: --out would overwrite the config')
     result = run_train_benchmark(
         args.config, iters=args.iters, warmup=args.warmup,
         device=args.device, amp=args.amp, workers=args.workers,
@@ -690,12 +672,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         clock=args.clock)
     _print(result)
     if args.out:
-        out_dir = osp.dirname(osp.abspath(args.out))
-        os.makedirs(out_dir, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
-        with os.fdopen(fd, 'w') as f:
-            json.dump(result, f, indent=2)
-        os.replace(tmp, args.out)
+        dump_json(result, args.out, indent=2)
     return 0
 
 

@@ -20,17 +20,43 @@
 # contains it), DEVICE (default cuda; cpu for a dry run of the script),
 # WORKERS (training dataloader workers; default: the configs' 2).
 set -u
+fail() {  # fail STATUS MESSAGE: one error line, exit
+  echo "error: $2" >&2
+  exit "$1"
+}
+[ $# -eq 0 ] || fail 2 "gpu_benchmarks.sh takes no arguments, got '$1' (settings come from the environment: OUT, PYTHON, ITERS, WARMUP, FRAMES, STEP_TIMEOUT, ONLY, DEVICE, WORKERS)"
 OUT="${OUT:-/tmp/gpu-out}"
 PY="${PYTHON:-python3}"
 ITERS="${ITERS:-20}"
 WARMUP="${WARMUP:-3}"
 FRAMES="${FRAMES:-10}"
 DEVICE="${DEVICE:-cuda}"
-WORKERS_ARG=()
-if [ -n "${WORKERS:-}" ]; then WORKERS_ARG=(--workers "$WORKERS"); fi
 STEP_TIMEOUT="${STEP_TIMEOUT:-300}"
 ONLY="${ONLY:-}"
-mkdir -p "$OUT"
+# checked here: each run would otherwise fail on its own, after minutes
+positive() {  # positive NAME VALUE [MIN]: an integer >= MIN (default 1)
+  [[ "$2" =~ ^[0-9]{1,7}$ ]] && [ "$2" -ge "${3:-1}" ] && [ "$2" -le 1000000 ] ||
+    fail 2 "$1: expected an integer >= ${3:-1}, got '$2'"
+}
+positive ITERS "$ITERS"
+positive WARMUP "$WARMUP" 0
+positive FRAMES "$FRAMES"
+positive STEP_TIMEOUT "$STEP_TIMEOUT"
+WORKERS_ARG=()
+if [ -n "${WORKERS:-}" ]; then
+  positive WORKERS "$WORKERS" 0
+  WORKERS_ARG=(--workers "$WORKERS")
+fi
+case "$DEVICE" in
+  cuda|cpu) ;;
+  *) fail 2 "DEVICE: expected cuda or cpu, got '$DEVICE'" ;;
+esac
+command -v "$PY" > /dev/null 2>&1 ||
+  fail 1 "PYTHON: no such interpreter '$PY' (set PYTHON, e.g. PYTHON=.venv/bin/python)"
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac  # the steps run in the repo
+[ ! -e "$OUT" ] || [ -d "$OUT" ] || fail 1 "OUT $OUT: is a file, expected a folder"
+mkdir -p "$OUT" 2> /dev/null || fail 1 "OUT $OUT: cannot create the folder"
+[ -w "$OUT" ] || fail 1 "OUT $OUT: not writable"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 KITTI=configs/video_knet_kitti.py
@@ -39,12 +65,14 @@ VIS=configs/video_knet_vis/video_knet_vis_r50_1x_youtube-vis-2019.py
 T0=$(date +%s)
 failed=0
 
+ran=0
 run() {  # run NAME ARGS...: python ARGS, log to $OUT/NAME.log
   local name=$1
   shift
   if [ -n "$ONLY" ] && [[ "$name" != *"$ONLY"* ]]; then
     return 0
   fi
+  ran=$((ran + 1))
   echo "[gpu_benchmarks t+$(( $(date +%s) - T0 ))s] $name"
   if ! timeout "$STEP_TIMEOUT" "$PY" "$@" > "$OUT/$name.log" 2>&1; then
     echo "[gpu_benchmarks] FAILED: $name (see $OUT/$name.log)"
@@ -53,10 +81,19 @@ run() {  # run NAME ARGS...: python ARGS, log to $OUT/NAME.log
   fi
 }
 
-if [ "$DEVICE" = cuda ]; then
-  "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(), 'bf16' if torch.cuda.is_bf16_supported() else 'fp16')" \
-    || exit 2
-fi
+"$PY" - "$DEVICE" <<'PYEOF' || exit 1
+import sys
+try:
+    import torch
+except ImportError as e:
+    sys.exit(f'error: PYTHON {sys.executable}: cannot import torch ({e})')
+if sys.argv[1] == 'cuda':
+    if not torch.cuda.is_available():
+        sys.exit('error: DEVICE cuda: no CUDA device visible '
+                 '(DEVICE=cpu for a dry run of the script)')
+    print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(),
+          'bf16' if torch.cuda.is_bf16_supported() else 'fp16')
+PYEOF
 
 # 0. the batched assignment / target building and AMP on the GPU
 run tests -m pytest -q -p no:cacheprovider \
@@ -87,6 +124,10 @@ for amp in "" "--amp"; do
     --shape 360 640 --device "$DEVICE" --frames "$FRAMES" --repeat 3 \
     --warmup 2 $amp --out "$OUT/infer_vis$tag.json"
 done
+
+if [ "$ran" -eq 0 ]; then
+  fail 2 "ONLY: '$ONLY' matches no step (tests, train_kitti, train_vipseg, infer_kitti, infer_vipseg, infer_vis, each also _amp)"
+fi
 
 # 3. one table of everything that ran
 "$PY" - "$OUT" <<'PYEOF' | tee "$OUT/summary.md"

@@ -33,7 +33,8 @@ if importlib.util.find_spec('knet') is None:  # a checkout, not installed
                                             '..')))
 
 from knet.utils.cli import (ArgumentParser, UsageError,  # noqa: E402
-                            UserError, float_range, int_range, run_cli)
+                            UserError, check_device, device_name,
+                            float_range, int_range, run_cli)
 
 #: --out: a video file with one of these suffixes, or a folder (no suffix)
 VIDEO_OUTPUTS = ('.mp4', '.gif')
@@ -54,8 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--out', required=True, path='out-path',
         help='output video (.mp4: H.264; .gif) or a folder (a name without '
         'suffix) for PNG frames')
-    parser.add_argument('--device', default='cpu',
-                        help='torch device, e.g. cpu, cuda, cuda:1')
+    parser.add_argument('--device', type=device_name, default='cpu',
+                        help='torch device: cpu, cuda or cuda:<index>')
     parser.add_argument(
         '--no-strict', action='store_true',
         help='load the checkpoint even if some of its tensors do not fit '
@@ -121,11 +122,7 @@ class _FrameTee:
 
 def _load_model(config: str, checkpoint: str, device: str,
                 strict: bool = True):
-    if device.startswith('cuda'):
-        import torch
-        if not torch.cuda.is_available():
-            raise UserError(f'--device {device}: CUDA is not available on '
-                            'this machine (use --device cpu)')
+    check_device(device)
     try:
         from knet import apis
         init_model = apis.init_model
@@ -237,8 +234,9 @@ def main(argv=None) -> None:
     if done == 0:
         raise UserError(f'{args.input}: the model produced no result')
     writer.close()
-    print(f'{done} frames -> {args.out}'
-          + (f'; predictions -> {args.save_pred}' if pred_writer else ''))
+    print(f'{done} frames -> {osp.abspath(args.out)}'
+          + (f'; predictions -> {osp.abspath(args.save_pred)}'
+             if pred_writer else ''))
 
 
 if __name__ == '__main__':
