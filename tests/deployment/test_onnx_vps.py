@@ -5,9 +5,10 @@
   of PyTorch, and the semantic / track-id maps of every frame identical to
   PyTorch's and to the record, through ``knet.apis.inference_vps``;
 * a random-weights R50 KITTI-STEP model at 192x640 on synthetic frames:
-  every network output within 1e-4 of PyTorch relative to the output's
-  magnitude (mask logits reach ~20, where float32 rounding alone through
-  the 50 layers is ~1e-4 absolute), identical maps and track ids;
+  every network output within 1e-4 (absolute) of PyTorch, identical maps
+  and track ids. The margin is small: mask logits reach ~25, and float32
+  rounding through the 50 layers leaves up to 9.7e-5 there (measured on
+  1 thread, at every ORT graph-optimisation level alike);
 * one dynamic-shape export serves two frame sizes with PyTorch's results;
 * the export tool's report, and its one-line errors.
 """
@@ -173,7 +174,7 @@ def test_r50_random_weights_192x640(r50_export):
     frames = _synthetic_kitti_frames(3, (192, 640))
     with torch_threads(1):
         for t, (cmp, margin) in enumerate(_compare_network(
-                model, r50_export['onnx'], frames, 1e-4, 1e-4)):
+                model, r50_export['onnx'], frames, 1e-4, 0)):
             # a failure with a tiny margin is a hard-mask decision on a
             # logit within rounding of 0 (see README, ONNX section)
             assert cmp.ok, (t, cmp.max_abs_diff, cmp.scale, margin)
