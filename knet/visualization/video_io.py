@@ -199,15 +199,19 @@ def _warn_mp4v_once() -> None:
 
 
 class FrameFolderWriter:
-    """Writes frames as ``<folder>/<name><ext>`` images, each atomically."""
+    """Writes frames as ``<folder>/<name><ext>`` images, each atomically.
+
+    The folder is made with the first frame: a run that ends before any
+    frame (an input without decodable frames, an error) leaves nothing."""
 
     def __init__(self, folder: str, ext: str = '.png') -> None:
         self.folder = str(folder)
         self.ext = ext
         self.count = 0
-        os.makedirs(self.folder, exist_ok=True)
 
     def write(self, frame: np.ndarray, name: Optional[str] = None) -> str:
+        if self.count == 0:
+            os.makedirs(self.folder, exist_ok=True)
         name = f'{self.count:06d}' if name is None else name
         path = osp.join(self.folder, name + self.ext)
         save_image(path, frame)

@@ -198,6 +198,10 @@ def test_frame_folder_writer(tmp_path):
         w.write(f, f'{i:06d}')
     got = list(FrameSource(str(tmp_path / 'out')))
     assert len(got) == 2 and (got[1] == frames(2)[1]).all()
+    # no frame, no folder (a demo that fails before its first frame)
+    with FrameFolderWriter(str(tmp_path / 'none')):
+        pass
+    assert not (tmp_path / 'none').exists()
 
 
 @pytest.mark.parametrize('kind', ['missing', 'garbage', 'empty_dir'])
