@@ -51,6 +51,11 @@ REPORTED = ('STQ', 'AQ', 'SQ', 'VPQ')
 DATA_TYPES = dict(videos=int_range(3, 21), frames=int_range(2, 10000),
                   size=int_range(32, 4096), seed=int_range(0, 2**32 - 1),
                   stuff_classes=int_range(0, KITTI_STEP_NUM_CLASSES - 1))
+#: settings of ``synthetic_data`` that have no option: checked when set
+CONFIG_DATA_TYPES = dict(train_frames=int_range(2, 10000),
+                         train_spawn=float_range(0, 10),
+                         thing_outline=int_range(0, 16),
+                         test_videos=int_range(0, 100))
 
 
 def _stuff_problem(classes) -> Optional[str]:
@@ -91,7 +96,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'others train')
     p.add_argument('--frames', type=DATA_TYPES['frames'], default=None,
                    help='frames per sequence (at least 2: a key and a '
-                   'reference frame)')
+                   'reference frame; the training sequences have '
+                   'synthetic_data.train_frames when the config sets it)')
     p.add_argument('--size', type=DATA_TYPES['size'], nargs=2, default=None,
                    metavar=('H', 'W'), help='frame size (32 to 4096 each)')
     p.add_argument('--seed', type=DATA_TYPES['seed'], default=None,
@@ -212,6 +218,17 @@ def data_recipe(cfg, args) -> dict:
         problem = _stuff_problem(value) if key == 'stuff_classes' else None
         if problem:
             raise UserError(f'{name}: {problem}')
+    for key, check in CONFIG_DATA_TYPES.items():
+        value = recipe.get(key)
+        if value is None:
+            continue
+        try:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise argparse.ArgumentTypeError(f'{value!r} is not a number')
+            check(str(value))
+        except argparse.ArgumentTypeError as e:
+            raise UserError(f'{args.config}: synthetic_data.{key}: {e}') \
+                from None
     recipe['size'] = [int(v) for v in recipe['size']]
     recipe['stuff_classes'] = sorted(int(c) for c in recipe['stuff_classes'])
     return recipe
@@ -238,8 +255,11 @@ def make_data(root: str, recipe: dict) -> str:
             return osp.join(root, 'kitti-step')
     check_data_root(root)
     size = recipe['size']
+    frames = f'{recipe["frames"]} frames'
+    if recipe.get('train_frames') not in (None, recipe['frames']):
+        frames = f'{recipe["train_frames"]} (train) / {frames} (val)'
     print(f'[1/5] data: {recipe["videos"]} synthetic KITTI-STEP sequences of '
-          f'{recipe["frames"]} frames ({size[0]}x{size[1]}) -> '
+          f'{frames} ({size[0]}x{size[1]}) -> '
           f'{osp.abspath(root)}')
     kwargs = {k: v for k, v in recipe.items() if k != 'dataset'}
     kwargs['size'] = tuple(size)

@@ -140,3 +140,40 @@ def test_thing_outline_darkens_only_the_silhouettes(tmp_path):
             assert changed[border & (ins > 0)].mean() > 0.4
             assert not changed[(ins > 0) & ~border].any()
     assert borders_between_things > 0
+
+
+def test_longer_busier_training_sequences(tmp_path):
+    """train_frames / train_spawn change the training sequences only: they
+    get that many frames and things that enter and leave part-way; the val
+    sequences are byte for byte those made without the two options."""
+    import pytest
+    kw = dict(videos=3, frames=4, size=(48, 96), seed=2)
+    plain = make_synthetic('kitti-step', tmp_path / 'a', **kw)
+    busy = make_synthetic('kitti-step', tmp_path / 'b', train_frames=12,
+                          train_spawn=0.5, **kw)
+    val_a = {p: d for p, d in _digest(tmp_path / 'a').items()
+             if '/val/' in p or '/0002/' in p}
+    val_b = {p: d for p, d in _digest(tmp_path / 'b').items()
+             if '/val/' in p or '/0002/' in p}
+    assert len(val_a) == 8 and val_a == val_b
+    for va, vb in zip(plain['videos'], busy['videos']):
+        if vb['split'] == 'val':
+            assert len(vb['frames']) == 4
+            continue
+        frames = vb['frames']
+        assert len(frames) == 12 and len(va['frames']) == 4
+        # 6 spawned things on top of the 3-5 of the plain sequence
+        assert len(vb['things']) == len(va['things']) + 6
+        seen = {}
+        for t, f in enumerate(frames):
+            sem, ins = f['semantic'], f['instance']
+            for i in np.unique(ins[ins > 0]):
+                assert set(np.unique(sem[ins == i])) == {vb['things'][i]}
+                seen.setdefault(int(i), []).append(t)
+        late = [i for i, ts in seen.items() if ts[0] > 0]
+        gone = [i for i, ts in seen.items() if ts[-1] < 11]
+        assert late and gone, 'things enter and leave during the sequence'
+    with pytest.raises(ValueError, match='train_spawn'):
+        make_synthetic('kitti-step', tmp_path / 'c', train_spawn=-1, **kw)
+    with pytest.raises(ValueError, match='train_frames'):
+        make_synthetic('kitti-step', tmp_path / 'd', train_frames=0, **kw)

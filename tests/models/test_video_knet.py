@@ -280,3 +280,52 @@ def test_kernel_fusion_option_trains_and_predicts():
             ts.video_data_samples = [det]
             out = kf.test_step(dict(inputs=[img[None]], data_samples=[ts]))
             assert out[0][0].pred_panoptic_seg.sem_seg.shape == (1, H, W)
+
+
+def test_unclaimed_pixels_join_their_segments_track(model, monkeypatch):
+    """uncovered='best_kept': a pixel no segment claims takes the class of
+    the best kept segment there (``fill_ids``); when that is a thing, the
+    pixel carries its instance mask and track id too, never a thing class
+    with track id 0. Without fill ids (the release's 'fixed') it stays 0."""
+    from knet.models.postprocessing import PanopticOutput
+    model.eval()
+    model.reset_video_state()
+    img, det = _frame(0, 9, with_gt=False)
+    seg_ids = torch.zeros(H, W, dtype=torch.long)
+    seg_ids[20:40, 10:40] = 1  # the car segment
+    seg_ids[:20] = 2  # sky
+    fill_ids = torch.zeros(H, W, dtype=torch.long)
+    fill_ids[20:40, 40:44] = 1  # unclaimed, took the car's class
+    fill_ids[40:] = 2
+    sem = torch.full((H, W), 2, dtype=torch.long)
+    sem[:20] = 12
+    sem[20:40, 10:44] = 1
+
+    def panoptic(fill):
+        return PanopticOutput(
+            seg_ids=seg_ids, sem_seg=sem, labels=torch.tensor([1, 12]),
+            scores=torch.tensor([0.9, 0.8]),
+            is_thing=torch.tensor([True, False]),
+            cand_inds=torch.tensor([0, 1]), areas=torch.tensor([600, 2560]),
+            kernel_inds=torch.tensor([0, 25]), fill_ids=fill)
+
+    monkeypatch.setattr(model, 'semantic_filter', False)
+    maps = {}
+    for name, fill in (('best_kept', fill_ids), ('fixed', None)):
+        model.reset_video_state()
+        monkeypatch.setattr(model.roi_head, 'predict_panoptic',
+                            lambda last, metas: [panoptic(fill)])
+        with torch.no_grad():
+            last = model.forward_frame(img.float()[None] / 255)
+        model._postprocess_frame(last, det)
+        maps[name] = (det.pred_panoptic_seg.track_ids[0],
+                      det.pred_instances.masks[0])
+    track, mask = maps['best_kept']
+    car = int(track[30, 20])
+    assert car > 0
+    assert (track[20:40, 10:44] == car).all()
+    assert (track[sem != 1] == 0).all()
+    assert mask[20:40, 10:44].all() and int(mask.sum()) == 20 * 34
+    track, mask = maps['fixed']
+    assert (track[20:40, 10:40] == car).all()
+    assert (track[20:40, 40:44] == 0).all() and int(mask.sum()) == 20 * 30

@@ -1424,6 +1424,18 @@ CASES = [
          _words('cfg.py', 'synthetic_data.stuff_classes', '11 is a thing'),
          setup=_config_file("_base_ = ['{QUICK}']\n"
                             "synthetic_data = dict(stuff_classes=[0, 11])\n")),
+    Case('quickstart-data-negative-spawn', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.train_spawn', 'got -1'),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(train_spawn=-1)\n")),
+    Case('quickstart-data-train-frames-text', QUICKSTART,
+         lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
+                                  sizes=False),
+         _words('cfg.py', 'synthetic_data.train_frames', "'40' is not a"),
+         setup=_config_file("_base_ = ['{QUICK}']\n"
+                            "synthetic_data = dict(train_frames='40')\n")),
     Case('quickstart-data-size-scalar', QUICKSTART,
          lambda d, w: _quickstart(d, w, config=w / 'in' / 'cfg.py',
                                   sizes=False),

@@ -39,11 +39,19 @@ def _instance_ids(rng: np.random.Generator, n: int) -> list:
     return [int(i) for i in ids]
 
 
+def _spawn_ids(rng: np.random.Generator, n: int, taken: list) -> list:
+    """n unique ids in 1..65535 that are not in ``taken``."""
+    free = np.setdiff1d(np.arange(1, 65536), np.asarray(taken, int))
+    return [int(i) for i in rng.choice(free, n, replace=False)]
+
+
 def make_kitti_step(out, videos: int = 2, frames: int = 6,
                     size: Tuple[int, int] = (64, 128), seed: int = 0,
                     test_videos: int = 0,
                     stuff_classes: Optional[Sequence[int]] = None,
                     thing_outline: int = 0,
+                    train_frames: Optional[int] = None,
+                    train_spawn: float = 0.0,
                     **_) -> Dict:
     """Write ``videos`` training sequences (0..videos-1) and optionally
     ``test_videos`` unlabelled ``testing/`` sequences; return the manifest.
@@ -53,6 +61,14 @@ def make_kitti_step(out, videos: int = 2, frames: int = 6,
     seen in more training videos (the quickstart uses a KITTI-like six).
     ``thing_outline`` > 0 draws a dark border of that width around every
     thing (see :func:`~.scene.paint_video`).
+
+    The training sequences can be longer and busier than the val ones
+    (a small model then has to learn to separate instances instead of
+    remembering the few it saw): ``train_frames`` frames (default
+    ``frames``), and ``train_spawn`` new things per frame on average that
+    enter at random frames and leave after a while. Both are drawn from a
+    generator of their own per sequence, so the val sequences are the same
+    whatever these two are.
     """
     out = Path(out)
     if not 1 <= videos <= 21:
@@ -64,18 +80,29 @@ def make_kitti_step(out, videos: int = 2, frames: int = 6,
     if bad or not stuff:
         raise ValueError(f'stuff classes must be non-empty trainIds from '
                          f'{STUFF}; got {list(stuff_classes)}')
+    if train_spawn < 0:
+        raise ValueError(f'train_spawn must be >= 0, got {train_spawn}')
+    if train_frames is not None and train_frames < 1:
+        raise ValueError(f'train_frames must be >= 1, got {train_frames}')
     rng = np.random.default_rng(seed)
     manifest = dict(dataset='kitti-step', root=str(out), size=tuple(size),
                     seed=seed, videos=[], splits={'train': [], 'val': [],
                                                   'test': []})
     for seq in range(videos):
         split = kitti_split(seq)
-        truth = paint_video(rng, frames, size, stuff, THINGS,
-                            _instance_ids(rng, int(rng.integers(3, 6))),
-                            void_id=255, crowd_id=13, outline=thing_outline)
+        ids = _instance_ids(rng, int(rng.integers(3, 6)))
+        n_frames, spawn, spawn_rng = frames, [], None
+        if split == 'train':
+            n_frames = frames if train_frames is None else int(train_frames)
+            spawn_rng = np.random.default_rng([seed, seq])
+            spawn = _spawn_ids(spawn_rng, int(round(train_spawn * n_frames)),
+                               ids)
+        truth = paint_video(rng, n_frames, size, stuff, THINGS, ids,
+                            void_id=255, crowd_id=13, outline=thing_outline,
+                            spawn_ids=spawn, spawn_rng=spawn_rng)
         video = dict(name=f'{seq:04d}', sequence=seq, split=split,
                      things=truth.things, frames=[])
-        for t in range(frames):
+        for t in range(n_frames):
             img = out / 'training' / 'image_02' / f'{seq:04d}' / f'{t:06d}.png'
             lab = out / 'panoptic_maps' / split / f'{seq:04d}' / f'{t:06d}.png'
             save_image(img, truth.images[t])

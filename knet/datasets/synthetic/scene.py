@@ -71,7 +71,10 @@ def paint_video(rng: np.random.Generator,
                 void_area: bool = True,
                 n_stuff: int = 3,
                 speed: float = 1.0,
-                outline: int = 0) -> VideoTruth:
+                outline: int = 0,
+                spawn_ids: Sequence[int] = (),
+                spawn_rng: Optional[np.random.Generator] = None
+                ) -> VideoTruth:
     """Paint one video.
 
     ``instance_ids`` (one per thing, unique, > 0) fixes how many things move
@@ -86,6 +89,14 @@ def paint_video(rng: np.random.Generator,
     things of one class keep a visible border as real objects do; 0 paints
     without one. The outline draws no random numbers: the same seed gives
     the same scene with or without it.
+
+    ``spawn_ids`` adds more things (one per id) that live for a part of the
+    video only: each appears at a random frame, stays for 4-15 frames
+    (or until it has moved out of view), at a random depth among the
+    others; so a long video keeps showing new objects entering and leaving
+    instead of the same few drifting away. Everything about them is drawn
+    from ``spawn_rng``, so ``rng`` draws the same numbers with or without
+    them (the rest of the scene is unchanged).
     """
     H, W = size
     if H < 8 or W < 8:
@@ -119,6 +130,36 @@ def paint_video(rng: np.random.Generator,
     start = np.zeros(n_things, int)
     if n_things >= 2 and T >= 2:
         start[-1] = T // 2
+    end = np.full(n_things, T, int)
+    depth = np.arange(n_things, dtype=float)  # back to front
+    ids = [int(i) for i in instance_ids]
+    if len(spawn_ids):
+        if spawn_rng is None:
+            raise ValueError('spawn_ids need a spawn_rng')
+        if set(spawn_ids) & set(ids) or len(set(spawn_ids)) != len(spawn_ids) \
+                or min(spawn_ids) < 1:
+            raise ValueError('spawn ids must be unique, positive and differ '
+                             'from the instance ids')
+        r, n = spawn_rng, len(spawn_ids)
+        cls += [int(c) for c in r.choice(thing_ids, n)]
+        th = np.concatenate([th, r.uniform(0.25, 0.45, n) * H])
+        tw = np.concatenate([tw, r.uniform(0.12, 0.25, n) * W])
+        cy0 = np.concatenate([cy0, r.uniform(0.3, 0.7, n) * H])
+        cx0 = np.concatenate([cx0, r.uniform(0.1, 0.9, n) * W])
+        vy = np.concatenate([vy, r.uniform(-0.03, 0.03, n) * H * speed])
+        vx = np.concatenate([vx, r.uniform(-0.08, 0.08, n) * W * speed])
+        ellipse = np.concatenate([ellipse, r.random(n) < 0.5])
+        shift = np.concatenate([shift, r.integers(-25, 26, size=(n, 3))])
+        first = r.integers(0, max(T - 1, 1), n)
+        # positions are given for the first frame the thing is seen
+        cy0[n_things:] -= vy[n_things:] * first
+        cx0[n_things:] -= vx[n_things:] * first
+        start = np.concatenate([start, first])
+        end = np.concatenate([end, first + r.integers(4, 16, n)])
+        depth = np.concatenate([depth, r.uniform(-0.5, n_things - 0.5, n)])
+        ids += [int(i) for i in spawn_ids]
+        n_things += n
+    order = np.argsort(depth, kind='stable')
 
     crowd_box = None
     if crowd_id is not None:
@@ -157,8 +198,8 @@ def paint_video(rng: np.random.Generator,
             sem[crw] = crowd_id
             img[crw] = class_colour(crowd_id) + \
                 _texture(crowd_id + 1, yy[crw], xx[crw])[:, None]
-        for k in range(n_things):
-            if t < start[k]:
+        for k in order:
+            if not start[k] <= t < end[k]:
                 continue
             cy, cx = cy0[k] + vy[k] * t, cx0[k] + vx[k] * t
             dy, dx = (yy - cy) / (th[k] / 2), (xx - cx) / (tw[k] / 2)
@@ -167,7 +208,7 @@ def paint_video(rng: np.random.Generator,
             else:
                 m = (np.abs(dy) <= 1) & (np.abs(dx) <= 1)
             sem[m] = cls[k]
-            ins[m] = instance_ids[k]
+            ins[m] = ids[k]
             crw[m] = False
             # texture fixed to the object so that it moves with it
             oy = (yy[m] - np.round(cy)).astype(np.int64) + 1000
@@ -188,6 +229,6 @@ def paint_video(rng: np.random.Generator,
         img += noise_rng.integers(-6, 7, size=img.shape)
         semantic[t], instance[t], crowd[t], void[t] = sem, ins, crw, vd
         images[t] = np.clip(img, 0, 255).astype(np.uint8)
-    things = {int(i): c for i, c in zip(instance_ids, cls)}
+    things = {i: c for i, c in zip(ids, cls)}
     return VideoTruth(semantic, instance, crowd, void, images, things)
 

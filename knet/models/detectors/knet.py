@@ -38,10 +38,7 @@ def panoptic_to_mmdet(result: PanopticOutput) -> Tensor:
         seg = torch.arange(1, result.num_segments + 1, device=pan.device)
         thing_lut[1:] = torch.where(result.is_thing, seg,
                                     torch.zeros_like(seg))
-        seg_ids = result.seg_ids
-        if result.fill_ids is not None:
-            seg_ids = torch.where(seg_ids > 0, seg_ids, result.fill_ids)
-        pan = pan + thing_lut[seg_ids] * INSTANCE_OFFSET
+        pan = pan + thing_lut[result.segment_map()] * INSTANCE_OFFSET
     return pan
 
 

@@ -299,13 +299,17 @@ class VideoKNet(KNet):
         thing_segs = torch.nonzero(pano.is_thing).flatten()
         seg_ids = thing_segs + 1
         kernel_inds = pano.kernel_inds[thing_segs]
+        # pixels no segment claims join the segment whose class they took
+        # (uncovered='best_kept'): a thing class never appears without its
+        # instance and track id
+        seg_map = pano.segment_map()
         # thing index map (0 = none, k = k-th thing segment): boxes and
         # masks come from it, no per-segment soft masks
         num_things = int(thing_segs.numel())
         lut = torch.zeros(pano.num_segments + 1, dtype=torch.long,
                           device=pano.seg_ids.device)
         lut[seg_ids] = torch.arange(1, num_things + 1, device=lut.device)
-        thing_map = lut[pano.seg_ids]
+        thing_map = lut[seg_map]
         masks = thing_map[None] == torch.arange(
             1, num_things + 1, device=lut.device).view(-1, 1, 1)
         labels = pano.labels[thing_segs]
@@ -324,7 +328,7 @@ class VideoKNet(KNet):
             track_ids = segment_track_ids(
                 res.ids, res.sorted_ids,
                 self.track_id_writeback).to(labels.device)
-        track_map = paint_track_ids(pano.seg_ids, seg_ids, track_ids,
+        track_map = paint_track_ids(seg_map, seg_ids, track_ids,
                                     pano.num_segments)
 
         self._prev_obj_feats = last['object_feats'].detach()

@@ -75,6 +75,15 @@ class PanopticOutput:
     def num_segments(self) -> int:
         return int(self.labels.numel())
 
+    def segment_map(self) -> Tensor:
+        """[H, W] segment id per pixel, the pixels without segment joined to
+        the segment whose class they took (``fill_ids``): what instance and
+        track maps are painted from, so that a thing class never appears
+        without its instance."""
+        if self.fill_ids is None:
+            return self.seg_ids
+        return torch.where(self.seg_ids > 0, self.seg_ids, self.fill_ids)
+
 
 def count_ids(ids: Tensor, n: int) -> Tensor:
     """[n] long: occurrences of 0..n-1 in ``ids`` (``bincount`` without its
