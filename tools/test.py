@@ -75,7 +75,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.engine.runner import build_runner
     from knet.engine.runner_setup import (config_errors, load_config,
-                                          prepare_test_cfg)
+                                          prepare_test_cfg,
+                                          process_group_teardown)
     from knet.engine.test_options import (add_pickle_dump,
                                           configure_submission,
                                           configure_visualization)
@@ -90,11 +91,12 @@ def main(argv=None) -> None:
         configure_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.submission_dir:
         configure_submission(cfg, args.submission_dir, args.format_only)
-    with config_errors(args.config):
+    with config_errors(args.config), process_group_teardown():
         runner = build_runner(cfg)
         if args.out:
             add_pickle_dump(runner, args.out)
         runner.test()
+        del runner  # collected before the process group goes
 
 
 if __name__ == '__main__':

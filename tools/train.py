@@ -52,7 +52,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     from knet.engine.runner import build_runner
     from knet.engine.runner_setup import (config_errors, load_config,
-                                          prepare_train_cfg)
+                                          prepare_train_cfg,
+                                          process_group_teardown)
     cfg = load_config(args.config, args.cfg_options)
     prepare_train_cfg(
         cfg,
@@ -62,9 +63,10 @@ def main(argv=None) -> None:
         amp=args.amp,
         auto_scale_lr=args.auto_scale_lr,
         resume=args.resume)
-    with config_errors(args.config):
+    with config_errors(args.config), process_group_teardown():
         runner = build_runner(cfg)
         runner.train()
+        del runner  # collected before the process group goes
 
 
 if __name__ == '__main__':
