@@ -13,6 +13,10 @@ import sys
 
 def main() -> None:
     n, script, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    # a test run started in the background (nohup, `cmd &` in a script)
+    # inherits SIGINT ignored, and Python then keeps it ignored: restore
+    # Ctrl-C as a terminal gives it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     calls = [0]
 
     def interrupting(real):

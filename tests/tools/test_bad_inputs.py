@@ -1649,10 +1649,11 @@ def test_interrupted_converter(tool, argv, n, data, tmp_path):
     full = tmp_path / 'full'
     assert run_cli(load_script(tool).main,
                    [str(a) for a in argv(data, full)]) == 0
-    before = tree_state(data.root)
     part = tmp_path / 'part'
+    args = argv(data, part)  # inputs the data fixture makes lazily first
+    before = tree_state(data.root)
     proc = run_subprocess([REPO / 'tests' / 'tools' / '_interrupt.py', n,
-                           REPO / tool] + argv(data, part))
+                           REPO / tool] + args)
     assert proc.returncode == 130, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('error')]
     assert len(lines) == 1 and 'interrupted' in lines[0], proc.stderr
@@ -1673,10 +1674,10 @@ def test_interrupted_converter(tool, argv, n, data, tmp_path):
 def test_interrupted_export(data, tmp_path):
     """Ctrl-C while the exported and checked file waits to be renamed onto
     --out: exit 130, one line, no temporary file and no output."""
+    args = _export(data, tmp_path, ckpt=data.checkpoint())  # made lazily
     before = tree_state(data.root)
     proc = run_subprocess([REPO / 'tests' / 'tools' / '_interrupt.py', 1,
-                           REPO / EXPORT] +
-                          _export(data, tmp_path, ckpt=data.checkpoint()))
+                           REPO / EXPORT] + args)
     assert proc.returncode == 130, proc.stderr
     # the interrupt came after the check, at the rename into place
     assert 'comparing ONNX Runtime with PyTorch' in proc.stdout
@@ -1719,7 +1720,10 @@ def test_ctrl_c_during_the_demo_video(data, tmp_path):
         [sys.executable, REPO / DEMO] + [str(a) for a in _demo(
             data, tmp_path, input=frames, out=out / 'demo.mp4')],
         cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # Ctrl-C as a terminal gives it, also when this test run inherited
+        # SIGINT ignored (started in the background)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 240
         while not any(is_temporary(n) for n in os.listdir(out)):
