@@ -1,4 +1,6 @@
 """Unit tests of the online kernel tracker (hand-made detections)."""
+import re
+
 import pytest
 import torch
 
@@ -149,3 +151,16 @@ def test_host_reads_do_not_grow_with_the_detections():
         assert int((res.ids >= 0).sum()) > n // 2  # most matched again
         reads.append(syncs.total)
     assert reads[0] == reads[1], reads
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    (dict(init_score_thr=35), 'init_score_thr must be in [0, 1], got 35'),
+    (dict(nms_class_iou_thr=-0.1), 'nms_class_iou_thr must be in [0, 1]'),
+    (dict(memo_momentum=1.5), 'memo_momentum must be in [0, 1]'),
+    (dict(memo_tracklet_frames=-1), 'memo_tracklet_frames must be a whole'),
+    (dict(memo_backdrop_frames=1.5), 'memo_backdrop_frames must be a whole'),
+    (dict(match_metric='l2'), "match_metric must be one of"),
+])
+def test_out_of_range_settings_are_refused_by_name(kwargs, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        KernelTracker(**kwargs)

@@ -70,6 +70,9 @@ class TrackResult:
     memo_ids: Optional[Tensor] = None
 
 
+MATCH_METRICS = ('bisoftmax', 'softmax', 'cosine')
+
+
 @MODELS.register_module()
 class KernelTracker:
     """Quasi-dense embedding tracker with a fixed-length memory.
@@ -104,18 +107,29 @@ class KernelTracker:
                  nms_class_iou_thr: float = 0.7,
                  with_cats: bool = True,
                  match_metric: str = 'bisoftmax') -> None:
-        assert 0 <= memo_momentum <= 1.0
-        assert memo_tracklet_frames >= 0 and memo_backdrop_frames >= 0
-        assert match_metric in ('bisoftmax', 'softmax', 'cosine')
-        self.init_score_thr = init_score_thr
-        self.obj_score_thr = obj_score_thr
-        self.match_score_thr = match_score_thr
-        self.memo_tracklet_frames = memo_tracklet_frames
-        self.memo_backdrop_frames = memo_backdrop_frames
-        self.memo_momentum = memo_momentum
-        self.nms_conf_thr = nms_conf_thr
-        self.nms_backdrop_iou_thr = nms_backdrop_iou_thr
-        self.nms_class_iou_thr = nms_class_iou_thr
+        # scores, IoUs and the momentum are fractions: a value outside
+        # [0, 1] (e.g. a percentage) would silently match everything or
+        # nothing, so the config is refused with the key's name
+        fractions = dict(
+            init_score_thr=init_score_thr, obj_score_thr=obj_score_thr,
+            match_score_thr=match_score_thr, memo_momentum=memo_momentum,
+            nms_conf_thr=nms_conf_thr,
+            nms_backdrop_iou_thr=nms_backdrop_iou_thr,
+            nms_class_iou_thr=nms_class_iou_thr)
+        for name, value in fractions.items():
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f'KernelTracker: {name} must be in [0, 1], '
+                                 f'got {value}')
+            setattr(self, name, float(value))
+        for name, value in (('memo_tracklet_frames', memo_tracklet_frames),
+                            ('memo_backdrop_frames', memo_backdrop_frames)):
+            if int(value) != value or value < 0:
+                raise ValueError(f'KernelTracker: {name} must be a whole '
+                                 f'number >= 0, got {value}')
+            setattr(self, name, int(value))
+        if match_metric not in MATCH_METRICS:
+            raise ValueError(f'KernelTracker: match_metric must be one of '
+                             f'{MATCH_METRICS}, got {match_metric!r}')
         self.with_cats = with_cats
         self.match_metric = match_metric
         self.reset()
