@@ -303,19 +303,6 @@ def warn_unseen_classes(data_root: str) -> None:
 
 
 # ---------------------------------------------------------------- config --
-def _set_data_root(node, data_root: str) -> None:
-    """Set every ``data_root`` key inside a (nested) dataset config."""
-    if isinstance(node, dict):
-        for key in list(node.keys()):
-            if key == 'data_root':
-                node[key] = data_root
-            else:
-                _set_data_root(node[key], data_root)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            _set_data_root(item, data_root)
-
-
 def _fit_pipeline_to_size(cfg, size) -> None:
     """Training resize / crop at the synthetic frame size (h, w)."""
     h, w = int(size[0]), int(size[1])
@@ -372,10 +359,11 @@ def build_cfg(cfg, args, data_root: str, recipe: dict):
         raise UserError(f'{args.config}: the quickstart expects an '
                         'IterBasedTrainLoop')
     cfg.work_dir = args.work_dir
+    from knet.engine.runner_setup import set_data_root
     root = data_root.rstrip('/') + '/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if loader in cfg:
-            _set_data_root(cfg[loader], root)
+            set_data_root(cfg[loader], root)
     _fit_pipeline_to_size(cfg, recipe['size'])
     if args.iters is not None and args.iters != cfg.train_cfg.max_iters:
         _set_iters(cfg, int(args.iters))

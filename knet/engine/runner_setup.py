@@ -13,7 +13,7 @@ from .cpu_distributed import init_cpu_process_group, use_device_aware_ddp
 
 __all__ = ['load_config', 'prepare_train_cfg', 'prepare_test_cfg',
            'adapt_dist_backend', 'config_errors', 'register_data_roots',
-           'process_group_teardown']
+           'process_group_teardown', 'set_data_root']
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None):
@@ -90,6 +90,20 @@ def register_data_roots(cfg, *loaders: str) -> None:
 
     for name in loaders:
         visit(cfg.get(name))
+
+
+def set_data_root(node, root: str) -> None:
+    """Set every ``data_root`` key inside a (nested) dataloader or dataset
+    config to ``root`` (the tools that run on generated data)."""
+    if isinstance(node, dict):
+        for key in list(node.keys()):
+            if key == 'data_root':
+                node[key] = root
+            else:
+                set_data_root(node[key], root)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            set_data_root(item, root)
 
 
 def _work_dir(cfg, work_dir: Optional[str], config_path: str) -> None:

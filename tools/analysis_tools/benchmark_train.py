@@ -246,18 +246,6 @@ SYNTHETIC_TRAIN_DATA = {
 }
 
 
-def _set_data_root(node, root: str) -> None:
-    if isinstance(node, dict):
-        for key in list(node.keys()):
-            if key == 'data_root':
-                node[key] = root
-            else:
-                _set_data_root(node[key], root)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            _set_data_root(item, root)
-
-
 def _crop_size(cfg) -> Optional[Tuple[int, int]]:
     """(h, w) of the config's ``crop_size`` or its training RandomCrop."""
     if cfg.get('crop_size') is not None:
@@ -365,7 +353,7 @@ def run_train_benchmark(config: str,
     doc)."""
     from mmengine.runner import Runner
 
-    from knet.engine.runner_setup import load_config
+    from knet.engine.runner_setup import load_config, set_data_root
     from knet.utils.setup_env import register_all_modules
 
     register_all_modules(init_default_scope=True)
@@ -398,7 +386,7 @@ def run_train_benchmark(config: str,
         tmp = str(stack.enter_context(temporary_dir(tempfile.gettempdir())))
         stack.callback(lambda: bar.close() if bar is not None else None)
         root = maker(tmp, size, data_frames, seed)
-        _set_data_root(loader_cfg, root.rstrip('/') + '/')
+        set_data_root(loader_cfg, root.rstrip('/') + '/')
         loader_cfg.sampler = dict(type='InfiniteTrackImgSampler', seed=seed) \
             if 'Track' in loader_cfg.get('sampler', {}).get('type', '') \
             else dict(type='InfiniteSampler', seed=seed)
