@@ -177,6 +177,17 @@ def check_data_root(root: str) -> None:
                             '--data-root')
 
 
+def _check_setting(name: str, check, value) -> None:
+    """A config value through its option's range check (``check``: an
+    ``int_range`` / ``float_range``); a UserError naming ``name``."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise argparse.ArgumentTypeError(f'{value!r} is not a number')
+        check(str(value))
+    except argparse.ArgumentTypeError as e:
+        raise UserError(f'{name}: {e}') from None
+
+
 def data_recipe(cfg, args) -> dict:
     """The config's ``synthetic_data`` with the command line's sizes."""
     recipe = dict(cfg.get('synthetic_data') or {})
@@ -210,25 +221,14 @@ def data_recipe(cfg, args) -> dict:
             raise UserError(f'{name}: expected a list'
                             + (' [H, W]' if key == 'size' else ''))
         for item in value if many else [value]:
-            try:
-                check(str(item) if isinstance(item, int) and
-                      not isinstance(item, bool) else repr(item))
-            except argparse.ArgumentTypeError as e:
-                raise UserError(f'{name}: {e}') from None
+            _check_setting(name, check, item)
         problem = _stuff_problem(value) if key == 'stuff_classes' else None
         if problem:
             raise UserError(f'{name}: {problem}')
     for key, check in CONFIG_DATA_TYPES.items():
-        value = recipe.get(key)
-        if value is None:
-            continue
-        try:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise argparse.ArgumentTypeError(f'{value!r} is not a number')
-            check(str(value))
-        except argparse.ArgumentTypeError as e:
-            raise UserError(f'{args.config}: synthetic_data.{key}: {e}') \
-                from None
+        if recipe.get(key) is not None:
+            _check_setting(f'{args.config}: synthetic_data.{key}', check,
+                           recipe[key])
     recipe['size'] = [int(v) for v in recipe['size']]
     recipe['stuff_classes'] = sorted(int(c) for c in recipe['stuff_classes'])
     return recipe
